@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD, APP_PIPE } from '@nestjs/core';
+import type { ChangeRelay } from '@flagstream/change-feed';
+import type { Store } from '@flagstream/persistence';
+import { PlatformModule, type PlatformOptions } from '@flagstream/server';
+import { AuditController } from './audit/audit.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { ChangeService, RELAY } from './changes/change.service';
+import { STORE } from './common/tokens';
+import { createValidationPipe } from './common/validation.pipe';
+import { EnvironmentController } from './environments/environment.controller';
+import { FlagController } from './flags/flag.controller';
+import { FlagService } from './flags/flag.service';
+import { ProjectController } from './projects/project.controller';
+import { SdkKeyController } from './sdk-keys/sdk-key.controller';
+import { SegmentController } from './segments/segment.controller';
+import { TokenController } from './tokens/token.controller';
+
+export interface AdminDeps {
+  store: Store;
+  relay: Pick<ChangeRelay, 'kick'>;
+  platform: PlatformOptions;
+}
+
+@Module({})
+export class AdminModule {
+  static forRoot(deps: AdminDeps): DynamicModule {
+    return {
+      module: AdminModule,
+      imports: [PlatformModule.forRoot(deps.platform)],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController],
+      providers: [
+        { provide: STORE, useValue: deps.store },
+        { provide: RELAY, useValue: deps.relay },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        ChangeService,
+        FlagService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './audit-chain';
+export * from './canonical-json';
+export * from './redact';

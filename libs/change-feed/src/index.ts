@@ -1,0 +1,3 @@
+export * from './outbox-source';
+export * from './change-publisher';
+export * from './change-relay';

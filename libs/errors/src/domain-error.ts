@@ -1,0 +1,101 @@
+/**
+ * The small typed hierarchy of failures that libs raise. Each app maps them once to its transport
+ * (HTTP status and error body in the admin API). Libs never throw framework exceptions.
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'VERSION_CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'PRECONDITION_REQUIRED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'TOO_MANY_REQUESTS'
+  | 'INTERNAL';
+
+/** One thing that was wrong; `path` names the field (e.g. `rules[0].clauses[1].values`). */
+export interface ErrorDetail {
+  path?: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly status: number;
+
+  constructor(
+    message: string,
+    readonly details: readonly ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends DomainError {
+  readonly code = 'BAD_REQUEST' as const;
+  readonly status = 400;
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED' as const;
+  readonly status = 400;
+
+  /** Prefixes every detail path, so a nested validator's problems point into the request body. */
+  static fromProblems(message: string, problems: readonly ErrorDetail[], prefix = ''): ValidationError {
+    return new ValidationError(
+      message,
+      problems.map((p) => ({ ...p, path: joinPath(prefix, p.path) })),
+    );
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED' as const;
+  readonly status = 401;
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN' as const;
+  readonly status = 403;
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND' as const;
+  readonly status = 404;
+}
+
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT' as const;
+  readonly status = 409;
+}
+
+/** A write carried a version (or If-Match) that is no longer current. */
+export class VersionConflictError extends DomainError {
+  readonly code = 'VERSION_CONFLICT' as const;
+  readonly status = 409;
+
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    what = 'resource',
+  ) {
+    super(`${what} is at version ${actual}, not ${expected}; reload it and apply your change again`, [
+      { path: 'version', message: `expected ${actual}, got ${expected}` },
+    ]);
+  }
+}
+
+export class PreconditionRequiredError extends DomainError {
+  readonly code = 'PRECONDITION_REQUIRED' as const;
+  readonly status = 428;
+}
+
+export function joinPath(prefix: string, path: string | undefined): string | undefined {
+  if (!prefix) return path;
+  if (!path) return prefix;
+  return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
+}

@@ -1,0 +1,31 @@
+export * from './project.entity';
+export * from './environment.entity';
+export * from './flag.entity';
+export * from './flag-environment.entity';
+export * from './segment.entity';
+export * from './api-token.entity';
+export * from './sdk-key.entity';
+export * from './audit-event.entity';
+export * from './outbox.entity';
+
+import { ApiTokenEntity } from './api-token.entity';
+import { AuditEventEntity } from './audit-event.entity';
+import { EnvironmentEntity } from './environment.entity';
+import { FlagEnvironmentEntity } from './flag-environment.entity';
+import { FlagEntity } from './flag.entity';
+import { OutboxEntity } from './outbox.entity';
+import { ProjectEntity } from './project.entity';
+import { SdkKeyEntity } from './sdk-key.entity';
+import { SegmentEntity } from './segment.entity';
+
+export const ENTITIES = [
+  ProjectEntity,
+  EnvironmentEntity,
+  FlagEntity,
+  FlagEnvironmentEntity,
+  SegmentEntity,
+  ApiTokenEntity,
+  SdkKeyEntity,
+  AuditEventEntity,
+  OutboxEntity,
+];

@@ -1,0 +1,35 @@
+import { BadRequestError } from '@flagstream/errors';
+
+/** Keyset pagination: `after` is the opaque cursor of the last item of the previous page. */
+export interface PageRequest {
+  limit: number;
+  after?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export function encodeCursor(value: string | number): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<T extends string | number>(cursor: string, kind: 'string' | 'number'): T {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof v === kind) return v as T;
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('cursor is not valid; use the nextCursor of a previous page', [
+    { path: 'cursor', message: 'not a cursor issued by this API' },
+  ]);
+}
+
+/** Builds a page from `limit + 1` fetched rows. */
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string | number): Page<T> {
+  const items = rows.slice(0, limit);
+  const more = rows.length > limit;
+  return { items, nextCursor: more && items.length ? encodeCursor(cursorOf(items[items.length - 1])) : null };
+}

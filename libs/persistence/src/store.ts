@@ -1,0 +1,74 @@
+import { DataSource, type EntityManager } from 'typeorm';
+import { dataSourceOptions } from './database';
+import { AuditRepository } from './repositories/audit.repository';
+import { CredentialRepository } from './repositories/credential.repository';
+import { EnvironmentRepository } from './repositories/environment.repository';
+import { FlagRepository } from './repositories/flag.repository';
+import { OutboxRepository } from './repositories/outbox.repository';
+import { ProjectRepository } from './repositories/project.repository';
+import { SegmentRepository } from './repositories/segment.repository';
+
+/** Every repository, bound to one connection or one transaction. */
+export class Repositories {
+  readonly projects: ProjectRepository;
+  readonly environments: EnvironmentRepository;
+  readonly flags: FlagRepository;
+  readonly segments: SegmentRepository;
+  readonly credentials: CredentialRepository;
+  readonly audit: AuditRepository;
+  readonly outbox: OutboxRepository;
+
+  constructor(em: EntityManager, auditKey: string) {
+    this.projects = new ProjectRepository(em);
+    this.environments = new EnvironmentRepository(em);
+    this.flags = new FlagRepository(em);
+    this.segments = new SegmentRepository(em);
+    this.credentials = new CredentialRepository(em);
+    this.audit = new AuditRepository(em, auditKey);
+    this.outbox = new OutboxRepository(em);
+  }
+}
+
+export interface StoreOptions {
+  databaseUrl: string;
+  /** HMAC key of the audit hash chain. */
+  auditKey: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/**
+ * The only door to Postgres. Services read through `read` and write through `transaction`, and
+ * never see TypeORM.
+ */
+export class Store {
+  readonly read: Repositories;
+
+  private constructor(
+    private readonly ds: DataSource,
+    private readonly auditKey: string,
+  ) {
+    this.read = new Repositories(ds.manager, auditKey);
+  }
+
+  static async connect(options: StoreOptions): Promise<Store> {
+    const ds = new DataSource(
+      dataSourceOptions(options.databaseUrl, { poolSize: options.poolSize, applicationName: options.applicationName }),
+    );
+    await ds.initialize();
+    return new Store(ds, options.auditKey);
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction: all of it commits, or none of it. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.ds.transaction((em) => work(new Repositories(em, this.auditKey)));
+  }
+
+  async ping(): Promise<void> {
+    await this.ds.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}

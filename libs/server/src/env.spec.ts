@@ -1,0 +1,32 @@
+import { COMMON_ENV, DEV_AUDIT_KEY, EnvValidationError, auditKeyFrom, loadEnv } from './env';
+
+describe('loadEnv', () => {
+  const spec = { ...COMMON_ENV, ADMIN_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4000, description: 'admin port' } } as const;
+
+  it('applies defaults and coerces types', () => {
+    const env = loadEnv(spec, { ADMIN_PORT: '4100' });
+    expect(env.ADMIN_PORT).toBe(4100);
+    expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/flagstream');
+    expect(env.NODE_ENV).toBe('development');
+  });
+
+  it('lists every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadEnv(spec, { ADMIN_PORT: 'abc', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(EnvValidationError);
+    const problems = (error as EnvValidationError).problems.join('\n');
+    expect(problems).toMatch(/^ADMIN_PORT: must be integer/m);
+    expect(problems).toMatch(/^REDIS_URL: must match pattern/m);
+    expect(problems).toMatch(/^LOG_LEVEL: must be equal to one of the allowed values/m);
+  });
+
+  it('requires an audit key in production only', () => {
+    expect(auditKeyFrom({ NODE_ENV: 'development' })).toBe(DEV_AUDIT_KEY);
+    expect(() => auditKeyFrom({ NODE_ENV: 'production' })).toThrow(/FLAGSTREAM_AUDIT_KEY: is required/);
+    expect(auditKeyFrom({ NODE_ENV: 'production', FLAGSTREAM_AUDIT_KEY: 'k'.repeat(32) })).toBe('k'.repeat(32));
+  });
+});

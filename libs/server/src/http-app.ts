@@ -1,0 +1,22 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
+import { ApiExceptionFilter } from './api-exception.filter';
+import { PinoNestLogger, createHttpLogger } from './logging';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  /** Largest accepted JSON body. */
+  bodyLimit?: string;
+}
+
+/** The HTTP plumbing every app shares: request ids and logs, body limits, the error filter. */
+export function configureHttpApp(app: INestApplication, options: HttpAppOptions): void {
+  const express = app as NestExpressApplication;
+  app.useLogger(new PinoNestLogger(options.logger));
+  express.use(createHttpLogger(options.logger));
+  express.disable('x-powered-by');
+  express.set('query parser', 'simple');
+  express.useBodyParser('json', { limit: options.bodyLimit ?? '256kb', strict: true });
+  app.useGlobalFilters(new ApiExceptionFilter(options.logger));
+}
