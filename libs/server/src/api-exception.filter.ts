@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError, type ErrorBody, type ErrorCode, type ErrorDetail } from '@flagstream/errors';
 
@@ -66,7 +66,7 @@ function httpStatusOf(e: unknown): number | undefined {
 
 function clientMessage(e: unknown, status: number, req: Request): string {
   const type = (e as { type?: string }).type;
-  if (type === 'entity.parse.failed' || (e instanceof SyntaxError)) return `request body is not valid JSON: ${(e as Error).message}`;
+  if (type === 'entity.parse.failed') return `request body is not valid JSON: ${(e as Error).message}`;
   if (type === 'entity.too.large') return `request body is larger than the limit of ${(e as { limit?: number }).limit ?? '?'} bytes`;
   if (status === 404) return `no route for ${req.method} ${req.path}`;
   if (e instanceof HttpException) {
@@ -81,4 +81,19 @@ function clientMessage(e: unknown, status: number, req: Request): string {
 
 function isHealthReport(r: unknown): boolean {
   return typeof r === 'object' && r !== null && 'status' in r && 'details' in r && 'error' in r;
+}
+
+/**
+ * Express error middleware placed right after the body parser: malformed JSON, oversized or
+ * wrongly encoded bodies get the same error body as everything else (Nest would otherwise
+ * pass on the parser's bare message).
+ */
+export function bodyParserErrors(err: unknown, req: Request & { id?: string }, res: Response, next: NextFunction): void {
+  const type = (err as { type?: unknown } | null)?.type;
+  const status = httpStatusOf(err);
+  if (typeof type !== 'string' || status === undefined || status >= 500) return next(err);
+  const body: ErrorBody = {
+    error: { code: CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message: clientMessage(err, status, req), details: [], requestId: typeof req.id === 'string' ? req.id : undefined },
+  };
+  res.status(status).json(body);
 }

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
-import { ApiExceptionFilter } from './api-exception.filter';
+import { ApiExceptionFilter, bodyParserErrors } from './api-exception.filter';
 import { PinoNestLogger, createHttpLogger } from './logging';
 
 export interface HttpAppOptions {
@@ -18,5 +18,6 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   express.disable('x-powered-by');
   express.set('query parser', 'simple');
   express.useBodyParser('json', { limit: options.bodyLimit ?? '256kb', strict: true });
+  express.use(bodyParserErrors);
   app.useGlobalFilters(new ApiExceptionFilter(options.logger));
 }

@@ -39,8 +39,8 @@ describe('validateSegment', () => {
       ['c', segment('c')],
     ]);
     expect(validateSegment(segment('c', ['a', 'nope']), { segments })).toEqual([
-      { path: 'rules[1].clauses[0].values[0]', message: 'unknown segment "nope"' },
       { path: 'rules[0].clauses[0].values[0]', message: 'segment reference cycle: c -> a -> b -> c' },
+      { path: 'rules[1].clauses[0].values[0]', message: 'unknown segment "nope"' },
     ]);
     expect(validateSegment(segment('self', ['self']), { segments: new Map() })).toEqual([
       { path: 'rules[0].clauses[0].values[0]', message: 'segment reference cycle: self -> self' },

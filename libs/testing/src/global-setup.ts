@@ -1,3 +1,5 @@
+// Global setup runs outside Jest's module mapper: resolve @flagstream/* through tsconfig paths.
+import 'tsconfig-paths/register';
 import { Client } from 'pg';
 import { migrate } from '@flagstream/persistence';
 import { TEMPLATE_DATABASE, TEST_POSTGRES_URL, databaseUrl } from './test-env';

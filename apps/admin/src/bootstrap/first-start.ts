@@ -23,16 +23,13 @@ export async function firstStart(store: Store, options: { adminToken?: string; d
   const result: FirstStartResult = {};
 
   result.ownerToken = await changes.write(SYSTEM_WRITE, async (tx) => {
-    if ((await tx.credentials.countTokens()) > 0) return { result: undefined, audit: noop() };
+    if ((await tx.credentials.countTokens()) > 0) return { result: undefined, audit: null };
     const issued = options.adminToken ? adoptSecret(options.adminToken) : issueSecret('admin');
     const row = await tx.credentials.insertToken({ name: 'owner (first start)', role: 'owner', projectId: null, prefix: issued.prefix, tokenHash: issued.hash, createdBy: null });
     return {
       result: { token: issued.secret, generated: !options.adminToken },
       audit: { action: 'token.created', target: { type: 'token', key: row.id }, after: { name: row.name, role: row.role, prefix: row.prefix } },
     };
-  }).catch((e: unknown) => {
-    if (e instanceof NoopWrite) return undefined;
-    throw e;
   });
 
   if (options.demo && (await store.read.projects.count()) === 0) {
@@ -40,12 +37,6 @@ export async function firstStart(store: Store, options: { adminToken?: string; d
     logger.info({ project: result.demo.project }, 'seeded the demo project');
   }
   return result;
-}
-
-/** Thrown to roll back a write that turned out to have nothing to do (no audit link for it). */
-class NoopWrite extends Error {}
-function noop(): never {
-  throw new NoopWrite();
 }
 
 async function seedDemo(store: Store, changes: ChangeService): Promise<NonNullable<FirstStartResult['demo']>> {

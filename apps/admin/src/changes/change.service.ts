@@ -14,7 +14,8 @@ export interface EnvironmentChanges {
 
 export interface ChangeOutcome<T> {
   result: T;
-  audit: Omit<AuditAppend, 'actor' | 'requestId' | 'reason'>;
+  /** null: nothing changed (an idempotent repeat), so nothing is audited or streamed. */
+  audit: Omit<AuditAppend, 'actor' | 'requestId' | 'reason'> | null;
   /** What SDKs must hear about, per environment; each gets one new revision. */
   project?: string;
   environments?: EnvironmentChanges[];
@@ -38,6 +39,7 @@ export class ChangeService {
       // Serialise admin writes first, before any row lock, so lock order is the same for all.
       await tx.audit.lock();
       const outcome = await work(tx);
+      if (!outcome.audit) return outcome.result;
       const record = await tx.audit.append({
         ...outcome.audit,
         actor: actorOf(ctx.principal),
@@ -52,7 +54,7 @@ export class ChangeService {
         await tx.outbox.insert({
           v: CHANGE_EVENT_VERSION,
           environmentId: env.id,
-          project: outcome.project ?? outcome.audit.project ?? '',
+          project: outcome.project ?? outcome.audit?.project ?? '',
           environment: env.key,
           revision,
           occurredAt: record.occurredAt,

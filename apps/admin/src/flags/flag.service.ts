@@ -103,7 +103,7 @@ export class FlagService {
       const project = await mustProject(tx, projectKey);
       const flag = await mustFlag(tx, project, flagKey, true);
       const before = present.flag(flag);
-      if (flag.archived === archived) return { result: before, audit: { action: archived ? 'flag.archived' : 'flag.restored', target: { type: 'flag', key: flagKey }, project: project.key, before, after: before } };
+      if (flag.archived === archived) return { result: before, audit: null };
       if (archived) await this.refuseIfPrerequisite(tx, project, flag);
       flag.archived = archived;
       const saved = await tx.flags.save(flag);
@@ -148,10 +148,7 @@ export class FlagService {
       this.assertMayChange(w, env);
       const flag = await mustFlag(tx, project, flagKey);
       const current = await this.mustSettings(tx, flag, env, true);
-      if (current.on === on) {
-        const view = present.flagSettings(current);
-        return { result: view, audit: { action: on ? 'flag.turned_on' : 'flag.turned_off', target: { type: 'flag', key: flagKey }, project: project.key, environment: env.key, before: view, after: view } };
-      }
+      if (current.on === on) return { result: present.flagSettings(current), audit: null };
       return this.saveSettings(tx, project, env, flag, current, { ...settingsOf(current), on }, on ? 'flag.turned_on' : 'flag.turned_off');
     });
   }

@@ -36,7 +36,11 @@ function pointerToPath(pointer: string): string {
 }
 
 function toProblem(error: ErrorObject): ValidationProblem {
-  const path = pointerToPath(error.instancePath);
+  let path = pointerToPath(error.instancePath);
+  if (error.propertyName !== undefined) {
+    path = appendPath(path, error.propertyName);
+    if (error.keyword === 'pattern') return { path, message: `is not a valid key: must match ${String(error.params.pattern)}` };
+  }
   switch (error.keyword) {
     case 'required':
       return { path: appendPath(path, String(error.params.missingProperty)), message: 'is required' };
@@ -72,6 +76,8 @@ export function checkFlagSchemaV1(name: FlagSchemaName, value: unknown): Validat
   for (const error of validate.errors ?? []) {
     // anyOf reports each failed branch too; the anyOf summary says it better.
     if (error.schemaPath.includes('/anyOf/')) continue;
+    // propertyNames adds a summary after the specific error about the name.
+    if (error.keyword === 'propertyNames') continue;
     const problem = toProblem(error);
     const id = `${problem.path}\u0000${problem.message}`;
     if (!seen.has(id)) {

@@ -1,0 +1,129 @@
+import type { INestApplication } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import type { Logger } from 'pino';
+import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
+import { OutboxDrain, Store } from '@flagstream/persistence';
+import { createLogger, createMetricsRegistry } from '@flagstream/server';
+import { TEST_REDIS_URL, createTestDatabase, uniqueId, type TestDatabase } from '@flagstream/testing';
+import { createAdminApp } from '../../apps/admin/src/admin.app';
+import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
+
+export const TEST_AUDIT_KEY = 'test-audit-key-0123456789abcdef0123456789';
+
+export interface AdminHarness {
+  app: INestApplication;
+  db: TestDatabase;
+  store: Store;
+  redis: Redis;
+  /** Redis key prefix of this test file. */
+  prefix: string;
+  relay: ChangeRelay;
+  ownerToken: string;
+  logger: Logger;
+  /** supertest against the running app, with `token` as the bearer (if given). */
+  api(token?: string): ApiClient;
+  close(): Promise<void>;
+}
+
+export type ApiClient = ReturnType<typeof makeClient>;
+
+function makeClient(app: INestApplication, token?: string) {
+  const server = app.getHttpServer();
+  const auth = (r: request.Test) => (token ? r.set('Authorization', `Bearer ${token}`) : r);
+  return {
+    get: (path: string) => auth(request(server).get(path)),
+    post: (path: string, body?: unknown) => auth(request(server).post(path)).send(body as object),
+    put: (path: string, body?: unknown) => auth(request(server).put(path)).send(body as object),
+    patch: (path: string, body?: unknown) => auth(request(server).patch(path)).send(body as object),
+    delete: (path: string) => auth(request(server).delete(path)),
+    raw: () => request(server),
+  };
+}
+
+/**
+ * Boots the real admin module (the same `createAdminApp` as production) on a fresh copy of the
+ * migrated template database and a Redis key prefix of its own.
+ */
+export async function startAdmin(options: { bodyLimit?: string } = {}): Promise<AdminHarness> {
+  const db = await createTestDatabase();
+  const store = await Store.connect({ databaseUrl: db.url, auditKey: TEST_AUDIT_KEY, poolSize: 5 });
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const prefix = `flagstream-test:${uniqueId()}:`;
+  const relay = new ChangeRelay(new OutboxDrain(store), new ChangePublisher(redis, { keyPrefix: prefix, maxLen: 1000 }), {
+    batchSize: 100,
+    pollIntervalMs: 100,
+  });
+  relay.start();
+  const logger = createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const app = await createAdminApp(
+    {
+      store,
+      relay,
+      platform: {
+        logger,
+        registry: createMetricsRegistry('admin'),
+        checks: [
+          { name: 'postgres', check: () => store.ping() },
+          { name: 'redis', check: async () => void (await redis.ping()) },
+        ],
+      },
+    },
+    { bodyLimit: options.bodyLimit },
+  );
+  await app.init();
+  const first = await firstStart(store, { demo: false }, logger);
+  if (!first.ownerToken) throw new Error('first start did not create the owner token');
+  const ownerToken = first.ownerToken.token;
+
+  return {
+    app,
+    db,
+    store,
+    redis,
+    prefix,
+    relay,
+    ownerToken,
+    logger,
+    api: (token?: string) => makeClient(app, token),
+    async close() {
+      await app.close();
+      await relay.stop();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Creates a token through the API and returns the secret. */
+export async function createToken(h: AdminHarness, role: 'owner' | 'editor' | 'viewer', project?: string): Promise<string> {
+  const res = await h.api(h.ownerToken).post('/api/v1/tokens', { name: `${role}${project ? `@${project}` : ''}`, role, project });
+  if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token as string;
+}
+
+/** A project with development / staging / production (protected) environments. */
+export async function createProject(h: AdminHarness, key: string): Promise<void> {
+  const api = h.api(h.ownerToken);
+  const p = await api.post('/api/v1/projects', { key, name: key });
+  if (p.status !== 201) throw new Error(`project creation failed: ${p.status} ${JSON.stringify(p.body)}`);
+  for (const [env, prot] of [['development', false], ['staging', false], ['production', true]] as const) {
+    const e = await api.post(`/api/v1/projects/${key}/environments`, { key: env, name: env, protected: prot });
+    if (e.status !== 201) throw new Error(`environment creation failed: ${e.status} ${JSON.stringify(e.body)}`);
+  }
+}
+
+/** Waits until `check` returns a value (polling), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
