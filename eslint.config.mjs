@@ -29,7 +29,7 @@ export default tseslint.config(
   },
   {
     // Jest loads global setup files through their default export.
-    files: ['libs/testing/src/global-setup.ts'],
+    files: ['libs/testing/src/global-setup.ts', 'libs/testing/src/global-teardown.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -2,22 +2,23 @@
 import 'tsconfig-paths/register';
 import { Client } from 'pg';
 import { migrate } from '@flagstream/persistence';
-import { TEMPLATE_DATABASE, TEST_POSTGRES_URL, databaseUrl } from './test-env';
+import { TEST_POSTGRES_URL, databaseUrl, uniqueId } from './test-env';
 
 /**
- * Jest global setup: builds the migrated template database once per run. Each test file then
- * clones it (CREATE DATABASE ... TEMPLATE ...), which takes milliseconds.
+ * Jest global setup: builds this run's migrated template database once. Each test file then
+ * clones it (CREATE DATABASE ... TEMPLATE ...), which takes milliseconds. Workers inherit the
+ * template's name through FLAGSTREAM_TEMPLATE_DATABASE; global teardown drops it.
  */
 export default async function globalSetup(): Promise<void> {
-  if (process.env.FLAGSTREAM_TEMPLATE_READY === '1') return;
+  if (process.env.FLAGSTREAM_TEMPLATE_DATABASE) return; // both projects of one run share it
+  const name = `flagstream_tpl_${uniqueId()}`;
   const client = new Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+    await client.query(`CREATE DATABASE ${name}`);
   } finally {
     await client.end();
   }
-  await migrate(databaseUrl(TEMPLATE_DATABASE));
-  process.env.FLAGSTREAM_TEMPLATE_READY = '1';
+  await migrate(databaseUrl(name));
+  process.env.FLAGSTREAM_TEMPLATE_DATABASE = name;
 }

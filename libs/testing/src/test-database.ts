@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEMPLATE_DATABASE, TEST_POSTGRES_URL, databaseUrl, uniqueId } from './test-env';
+import { TEST_POSTGRES_URL, databaseUrl, templateDatabase, uniqueId } from './test-env';
 
 export interface TestDatabase {
   name: string;
@@ -15,7 +15,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = new Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase()}`);
   } finally {
     await admin.end();
   }
