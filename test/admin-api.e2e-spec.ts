@@ -202,6 +202,29 @@ describe('admin API', () => {
       expect(res.body.error.message).toBe('flag "base" is a prerequisite of "dependent"; remove it there first');
     });
 
+    it("starts a new environment's stream with every flag, off", async () => {
+      const res = await api.post(`${P}/environments`, { key: 'qa', name: 'QA' });
+      expect(res.status).toBe(201);
+      const events = await eventually(async () => {
+        const e = await streamEvents('qa');
+        return e.length ? e : undefined;
+      });
+      expect(events).toHaveLength(1);
+      expect(events[0].revision).toBe(1);
+      const upserts = events[0].changes.filter((c) => c.type === 'flag.upsert');
+      expect(upserts.map((c) => (c.type === 'flag.upsert' ? c.flag.key : '')).sort()).toEqual(['base', 'dependent', 'new-checkout', 'old-banner']);
+      expect(upserts.every((c) => c.type === 'flag.upsert' && c.flag.settings.on === false)).toBe(true);
+      expect((await api.get(`${P}/environments/qa`)).body.revision).toBe(1);
+    });
+
+    it('lets only an owner archive a flag that is on in a protected environment', async () => {
+      const editor = await createToken(h, 'editor');
+      const refused = await h.api(editor).post(`${P}/flags/new-checkout/archive`);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe('flag "new-checkout" is on in protected environment "production": archiving it needs the owner role');
+      expect((await api.get(`${P}/flags/new-checkout`)).body.archived).toBe(false);
+    });
+
     it('refuses to drop a variation that settings still use', async () => {
       const flag = await api.get(`${P}/flags/new-checkout`);
       const res = await api.patch(`${P}/flags/new-checkout`, { variations: [{ key: 'on', value: true }, { key: 'disabled', value: false }], version: flag.body.version });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Store } from '@flagstream/persistence';
-import { auditKeyFrom, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { GatewayModule } from './gateway.module';
 import { GATEWAY_ENV } from './gateway.env';
 
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const env = loadEnv(GATEWAY_ENV);
   const logger = createLogger('gateway', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
-  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, auditKey: auditKeyFrom(env), poolSize: 4, applicationName: 'flagstream-gateway' });
+  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 4, applicationName: 'flagstream-gateway' });
   const redis = createRedis(env.REDIS_URL, 'flagstream-gateway');
   await redis.connect();
   const app = await NestFactory.create(

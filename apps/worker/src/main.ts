@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Store } from '@flagstream/persistence';
-import { auditKeyFrom, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { WorkerModule } from './worker.module';
 import { WORKER_ENV } from './worker.env';
 
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const env = loadEnv(WORKER_ENV);
   const logger = createLogger('worker', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
-  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, auditKey: auditKeyFrom(env), poolSize: 4, applicationName: 'flagstream-worker' });
+  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 4, applicationName: 'flagstream-worker' });
   const redis = createRedis(env.REDIS_URL, 'flagstream-worker');
   await redis.connect();
   const app = await NestFactory.create(

@@ -92,7 +92,7 @@ describe('canonical JSON (RFC 8785)', () => {
 describe('redactSensitive', () => {
   it('replaces tokens, keys and secrets at any depth and leaves the rest', () => {
     expect(
-      redactSensitive({ name: 'ci', token: 'fs_admin_x', nested: [{ apiKey: 'k', sdk_key: 's', value: 1 }], at: new Date(0) }),
-    ).toEqual({ name: 'ci', token: REDACTED, nested: [{ apiKey: REDACTED, sdk_key: REDACTED, value: 1 }], at: '1970-01-01T00:00:00.000Z' });
+      redactSensitive({ name: 'ci', key: 'flag-key', token: 'fs_admin_x', nested: [{ apiKey: 'k', sdk_key: 's', value_plaintext: 'p', value: 1 }], at: new Date(0) }),
+    ).toEqual({ name: 'ci', key: 'flag-key', token: REDACTED, nested: [{ apiKey: REDACTED, sdk_key: REDACTED, value_plaintext: REDACTED, value: 1 }], at: '1970-01-01T00:00:00.000Z' });
   });
 });

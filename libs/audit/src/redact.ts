@@ -1,5 +1,9 @@
 /** Field names whose values never enter audit payloads or logs. */
-const SENSITIVE = /^(token|tokens|key|sdkkey|secret|secrets|password|passwd|value_plaintext|plaintext|authorization|tokenhash|keyhash|hash|apikey)$/i;
+/**
+ * Matched against the field name with "-" and "_" removed. Not `key`: flags, projects and
+ * variations are identified by keys, and those must stay readable in the audit trail.
+ */
+const SENSITIVE = /^(token|tokens|sdkkey|secret|secrets|password|passwd|valueplaintext|plaintext|authorization|tokenhash|keyhash|apikey|privatekey)$/i;
 
 export const REDACTED = '[REDACTED]';
 

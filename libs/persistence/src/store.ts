@@ -18,7 +18,7 @@ export class Repositories {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
 
-  constructor(em: EntityManager, auditKey: string) {
+  constructor(em: EntityManager, auditKey: string | undefined) {
     this.projects = new ProjectRepository(em);
     this.environments = new EnvironmentRepository(em);
     this.flags = new FlagRepository(em);
@@ -31,8 +31,8 @@ export class Repositories {
 
 export interface StoreOptions {
   databaseUrl: string;
-  /** HMAC key of the audit hash chain. */
-  auditKey: string;
+  /** HMAC key of the audit hash chain; processes that never write audit records omit it. */
+  auditKey?: string;
   poolSize?: number;
   applicationName?: string;
 }
@@ -46,7 +46,7 @@ export class Store {
 
   private constructor(
     private readonly ds: DataSource,
-    private readonly auditKey: string,
+    private readonly auditKey: string | undefined,
   ) {
     this.read = new Repositories(ds.manager, auditKey);
   }

@@ -16,6 +16,8 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   app.useLogger(new PinoNestLogger(options.logger));
   express.use(createHttpLogger(options.logger));
   express.disable('x-powered-by');
+  // ETags are versions, set by the handlers where a version determines the whole body.
+  express.set('etag', false);
   express.set('query parser', 'simple');
   express.useBodyParser('json', { limit: options.bodyLimit ?? '256kb', strict: true });
   express.use(bodyParserErrors);

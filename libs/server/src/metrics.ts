@@ -39,8 +39,9 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     const end = this.duration.startTimer();
     res.on('finish', () => {
       // The route pattern, not the URL, keeps label cardinality bounded.
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      end({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+      const path = (req.route as { path?: string } | undefined)?.path;
+      const route = path === undefined ? 'unmatched' : `${req.baseUrl}${path}`;
+      end({ method: req.method, route, status: String(res.statusCode) });
       if (res.statusCode >= 500) this.errors.inc({ route });
     });
     next();

@@ -68,8 +68,8 @@ export function onShutdown(cleanup: () => Promise<void>, log: (msg: string) => v
       },
     );
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }
 
 /** Prints a startup failure for people (not as a JSON log line) and exits. */

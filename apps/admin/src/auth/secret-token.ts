@@ -26,7 +26,10 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-/** Adopts an operator-chosen token (FLAGSTREAM_ADMIN_TOKEN) the same way. */
+/**
+ * Adopts an operator-chosen token (FLAGSTREAM_ADMIN_TOKEN) the same way. Its shape is unknown,
+ * so only 4 characters are kept for recognition.
+ */
 export function adoptSecret(secret: string): IssuedSecret {
-  return { secret, hash: hashSecret(secret), prefix: secret.slice(0, Math.min(secret.length - 4, 15)) };
+  return { secret, hash: hashSecret(secret), prefix: `${secret.slice(0, 4)}…` };
 }

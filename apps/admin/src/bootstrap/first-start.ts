@@ -32,16 +32,18 @@ export async function firstStart(store: Store, options: { adminToken?: string; d
     };
   });
 
-  if (options.demo && (await store.read.projects.count()) === 0) {
+  if (options.demo) {
     result.demo = await seedDemo(store, changes);
-    logger.info({ project: result.demo.project }, 'seeded the demo project');
+    if (result.demo) logger.info({ project: result.demo.project }, 'seeded the demo project');
   }
   return result;
 }
 
-async function seedDemo(store: Store, changes: ChangeService): Promise<NonNullable<FirstStartResult['demo']>> {
+/** Seeds the demo project when there is no project at all (checked under the write lock). */
+async function seedDemo(store: Store, changes: ChangeService): Promise<FirstStartResult['demo']> {
   const project = 'demo';
   const envs = await changes.write(SYSTEM_WRITE, async (tx) => {
+    if ((await tx.projects.count()) > 0) return { result: null, audit: null };
     const p = await tx.projects.insert({ key: project, name: 'Demo', description: 'Created on first start; delete or keep as you like.' });
     const dev = await tx.environments.insert({ projectId: p.id, key: 'development', name: 'Development', parentId: null, protected: false });
     const staging = await tx.environments.insert({ projectId: p.id, key: 'staging', name: 'Staging', parentId: null, protected: false });
@@ -49,6 +51,7 @@ async function seedDemo(store: Store, changes: ChangeService): Promise<NonNullab
     return { result: { dev, staging, prod }, audit: { action: 'project.created', target: { type: 'project', key: project }, project, after: { key: project, environments: ['development', 'staging', 'production'] } } };
   });
 
+  if (!envs) return undefined;
   const flags = new FlagService(store, changes);
   await flags.create(SYSTEM_WRITE, project, { key: 'new-checkout', name: 'New checkout flow', kind: 'boolean', clientVisible: true, tags: ['checkout'] });
   await flags.create(SYSTEM_WRITE, project, {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, Inject, Param, Patch, Post, Query, Res 
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ValidationError } from '@flagstream/errors';
-import { defaultFlagEnvironmentSettings } from '@flagstream/protocol';
+import { defaultFlagEnvironmentSettings, type ChangeV1 } from '@flagstream/protocol';
 import type { EnvironmentEntity, ProjectEntity, Repositories, Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
 import type { WriteContext } from '../auth/principal';
@@ -12,7 +12,7 @@ import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
 import { mustEnvironment, mustProject } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { present } from '../common/presenters';
+import { flagSnapshot, present, segmentSnapshot } from '../common/presenters';
 import { STORE } from '../common/tokens';
 import { assertVersion, expectedVersion } from '../common/version';
 import { CreateEnvironmentDto, UpdateEnvironmentDto } from './environment.dto';
@@ -47,12 +47,20 @@ export class EnvironmentController {
       const project = await mustProject(tx, projectKey);
       const parent = dto.parent ? await this.parentOf(tx, project, dto.parent) : null;
       const env = await tx.environments.insert({ projectId: project.id, key: dto.key, name: dto.name, parentId: parent?.id ?? null, protected: dto.protected ?? false });
-      // Every existing flag starts off in the new environment.
+      // Every existing flag starts off in the new environment; its stream starts with all of them.
+      const changes: ChangeV1[] = [];
       for (const flag of await tx.flags.listAll(project.id)) {
-        await tx.flags.insertSettings({ flagId: flag.id, environmentId: env.id, ...defaultFlagEnvironmentSettings(flag, flag.key) });
+        const settings = await tx.flags.insertSettings({ flagId: flag.id, environmentId: env.id, ...defaultFlagEnvironmentSettings(flag, flag.key) });
+        if (!flag.archived) changes.push({ type: 'flag.upsert', flag: flagSnapshot(flag, settings) });
       }
+      for (const segment of await tx.segments.listAll(project.id)) changes.push({ type: 'segment.upsert', segment: segmentSnapshot(segment) });
       const view = present.environment(env, parent?.key ?? null);
-      return { result: view, audit: { action: 'environment.created', target: { type: 'environment', key: env.key }, project: project.key, environment: env.key, after: view } };
+      return {
+        result: view,
+        project: project.key,
+        environments: [{ environment: env, changes }],
+        audit: { action: 'environment.created', target: { type: 'environment', key: env.key }, project: project.key, environment: env.key, after: view },
+      };
     });
     res.status(201).setHeader('ETag', `"${view.version}"`);
     return view;
@@ -60,11 +68,11 @@ export class EnvironmentController {
 
   @Get(':env')
   @Requires('viewer')
-  async get(@Param('project', KeyPipe) projectKey: string, @Param('env', KeyPipe) envKey: string, @Res({ passthrough: true }) res: Response) {
+  // No ETag here: the body carries the revision, which changes without the version changing.
+  async get(@Param('project', KeyPipe) projectKey: string, @Param('env', KeyPipe) envKey: string) {
     const project = await mustProject(this.store.read, projectKey);
     const env = await mustEnvironment(this.store.read, project, envKey);
     const keys = await this.parentKeys(this.store.read, [env]);
-    res.setHeader('ETag', `"${env.version}"`);
     return present.environment(env, keys.get(env.parentId ?? '') ?? null);
   }
 

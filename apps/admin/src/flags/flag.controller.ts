@@ -43,10 +43,9 @@ export class FlagController {
 
   @Get(':flag')
   @Requires('viewer')
-  async get(@Param('project', KeyPipe) projectKey: string, @Param('flag', KeyPipe) flagKey: string, @Res({ passthrough: true }) res: Response) {
-    const flag = await this.flags.get(projectKey, flagKey);
-    res.setHeader('ETag', `"${flag.version}"`);
-    return flag;
+  // No ETag here: the body embeds every environment's settings, which have versions of their own.
+  get(@Param('project', KeyPipe) projectKey: string, @Param('flag', KeyPipe) flagKey: string) {
+    return this.flags.get(projectKey, flagKey);
   }
 
   @Patch(':flag')

@@ -38,7 +38,7 @@ export interface AuditQuery {
   actorId?: string;
   since?: Date;
   until?: Date;
-  /** Restricts to these projects (a project-scoped token); `null` entries are global events. */
+  /** Restricts to these projects (a project-scoped token): instance-wide events are not shown. */
   projects?: readonly string[];
 }
 
@@ -63,8 +63,13 @@ export function toAuditRecord(e: AuditEventEntity): ChainedAuditRecord {
 export class AuditRepository {
   constructor(
     private readonly em: EntityManager,
-    private readonly key: string,
+    private readonly configuredKey: string | undefined,
   ) {}
+
+  private get key(): string {
+    if (!this.configuredKey) throw new Error('this process has no audit key: it cannot append to or verify the audit chain');
+    return this.configuredKey;
+  }
 
   /**
    * Appends one link to the chain. Must run inside the write's transaction: the advisory lock
