@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { ApiExceptionFilter, bodyParserErrors } from './api-exception.filter';
+import { rejectUnsafeInput } from './input-guard';
 import { PinoNestLogger, createHttpLogger } from './logging';
 
 export interface HttpAppOptions {
@@ -21,5 +22,6 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   express.set('query parser', 'simple');
   express.useBodyParser('json', { limit: options.bodyLimit ?? '256kb', strict: true });
   express.use(bodyParserErrors);
+  express.use(rejectUnsafeInput);
   app.useGlobalFilters(new ApiExceptionFilter(options.logger));
 }

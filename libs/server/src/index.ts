@@ -7,3 +7,4 @@ export * from './platform.module';
 export * from './http-app';
 export * from './redis';
 export * from './preflight';
+export * from './input-guard';

@@ -1,12 +1,13 @@
 import type { ClauseV1 } from '@flagstream/protocol';
-import { allOf, compileClause, CompileError, type SegmentMembership } from './clause.compiler';
+import { allHold, compileClause, CompileError, nextEvaluationPass, type ClauseInterner, type SegmentMembership } from './clause.compiler';
 
 const NO_SEGMENTS = (key: string): SegmentMembership => {
   throw new CompileError(`unknown segment ${key}`);
 };
 
 function matches(clause: ClauseV1, context: Record<string, unknown>): boolean {
-  return compileClause(clause, NO_SEGMENTS)(context);
+  nextEvaluationPass();
+  return compileClause(clause, NO_SEGMENTS).test(context);
 }
 
 /** The verdicts of a clause and of its negation on one context. */
@@ -57,6 +58,13 @@ describe('compileClause', () => {
 
   describe('equals', () => {
     const plan: ClauseV1 = { attribute: 'tenant.plan', operator: 'equals', values: ['enterprise'] };
+
+    it('reads paths of any depth', () => {
+      const deep: ClauseV1 = { attribute: 'a.b.c.d', operator: 'equals', values: ['x'] };
+      expect(matches(deep, { a: { b: { c: { d: 'x' } } } })).toBe(true);
+      expect(both(deep, { a: { b: { c: 'x' } } })).toEqual([false, false]);
+      expect(both(deep, { a: { b: null } })).toEqual([false, false]);
+    });
 
     it('compares strictly, through a nested attribute path', () => {
       expect(matches(plan, { tenant: { plan: 'enterprise' } })).toBe(true);
@@ -209,10 +217,14 @@ describe('compileClause', () => {
 
     it('matches members of any listed segment; negate selects non-members, even without a key', () => {
       const clause: ClauseV1 = { operator: 'inSegment', values: ['beta', 'staff'] };
-      expect(compileClause(clause, lookup)({ targetingKey: 'u1' })).toBe(true);
-      expect(compileClause(clause, lookup)({ staff: true })).toBe(true);
-      expect(compileClause(clause, lookup)({})).toBe(false);
-      expect(compileClause({ ...clause, negate: true }, lookup)({})).toBe(true);
+      const test = (c: ClauseV1, context: Record<string, unknown>): boolean => {
+        nextEvaluationPass();
+        return compileClause(c, lookup).test(context);
+      };
+      expect(test(clause, { targetingKey: 'u1' })).toBe(true);
+      expect(test(clause, { staff: true })).toBe(true);
+      expect(test(clause, {})).toBe(false);
+      expect(test({ ...clause, negate: true }, {})).toBe(true);
     });
 
     it('fails to compile when a segment is unknown', () => {
@@ -230,10 +242,33 @@ describe('compileClause', () => {
   it('combines clauses with AND, and an empty list always holds', () => {
     const a = compileClause({ attribute: 'a', operator: 'equals', values: [1] }, NO_SEGMENTS);
     const b = compileClause({ attribute: 'b', operator: 'equals', values: [2] }, NO_SEGMENTS);
-    expect(allOf([])({})).toBe(true);
-    expect(allOf([a, b])({ a: 1, b: 2 })).toBe(true);
-    expect(allOf([a, b])({ a: 1, b: 3 })).toBe(false);
-    expect(allOf([a, b, a, b])({ a: 1, b: 2 })).toBe(true);
-    expect(allOf([a, b, a, b])({ a: 1 })).toBe(false);
+    const check = (context: Record<string, unknown>, clauses = [a, b]): boolean => {
+      nextEvaluationPass();
+      return allHold(clauses, context);
+    };
+    expect(check({}, [])).toBe(true);
+    expect(check({ a: 1, b: 2 })).toBe(true);
+    expect(check({ a: 1, b: 3 })).toBe(false);
+    expect(check({ a: 1 }, [a, b, a, b])).toBe(false);
+  });
+
+  it('interns identical clauses and memoises their result within one evaluation pass', () => {
+    const interner: ClauseInterner = new Map();
+    const clause: ClauseV1 = { attribute: 'a', operator: 'in', values: ['x', 'y'] };
+    const first = compileClause(clause, NO_SEGMENTS, interner);
+    expect(compileClause({ ...clause, values: ['x', 'y'] }, NO_SEGMENTS, interner)).toBe(first);
+    expect(compileClause({ ...clause, negate: true }, NO_SEGMENTS, interner)).not.toBe(first);
+    let reads = 0;
+    const context = {
+      get a(): string {
+        reads++;
+        return 'x';
+      },
+    };
+    nextEvaluationPass();
+    expect([first.test(context), first.test(context)]).toEqual([true, true]);
+    expect(reads).toBe(1);
+    nextEvaluationPass();
+    expect(first.test({ a: 'z' })).toBe(false);
   });
 });

@@ -6,8 +6,10 @@ import {
   type FlagSnapshotV1,
   type SegmentDefinitionV1,
 } from '@flagstream/protocol';
+import { nextEvaluationPass, type ClauseInterner } from './clause.compiler';
 import { errorResult } from './evaluation-result.factory';
 import { compileFlag, type CompiledFlag, type PrerequisiteSource } from './flag.compiler';
+import { primeMurmur3Text } from './murmur3.hash';
 import { SegmentCompiler, type CompiledSegment } from './segment.compiler';
 
 type Context = Readonly<Record<string, unknown>>;
@@ -70,6 +72,8 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     private readonly flagSources: ReadonlyMap<string, FlagSnapshotV1>,
     private readonly segmentSources: ReadonlyMap<string, SegmentDefinitionV1>,
     private readonly segments: ReadonlyMap<string, CompiledSegment>,
+    /** Shared with the evaluators `apply` derives; it only grows until the next full compile. */
+    private readonly interner: ClauseInterner,
   ) {
     this.ordered = [...flags.values()].sort(byKey);
     this.visible = this.ordered.filter((flag) => flag.clientVisible);
@@ -86,10 +90,11 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       if (flag && typeof flag.key === 'string' && flag.archived !== true) flagSources.set(flag.key, flag);
     }
     const segments = new Map<string, CompiledSegment>();
-    const compiler = new SegmentCompiler(segmentSources, segments);
+    const interner: ClauseInterner = new Map();
+    const compiler = new SegmentCompiler(segmentSources, segments, interner);
     for (const key of segmentSources.keys()) compiler.get(key);
     const flags = new Map<string, CompiledFlag>();
-    for (const [key, flag] of flagSources) flags.set(key, compileFlag(flag, compiler));
+    for (const [key, flag] of flagSources) flags.set(key, compileFlag(flag, compiler, interner));
     return new EnvironmentEvaluator(
       String(snapshot?.environment ?? ''),
       typeof snapshot?.revision === 'number' ? snapshot.revision : 0,
@@ -97,6 +102,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       flagSources,
       segmentSources,
       segments,
+      interner,
     );
   }
 
@@ -113,6 +119,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       return errorResult(flag.key, 'TYPE_MISMATCH', `flag "${flag.key}" is of kind ${flag.kind}, not ${options.kind}`, options.defaultValue ?? null);
     }
     let result: EvaluationResultV1;
+    nextEvaluationPass();
     try {
       result = flag.evaluate(asContext(context), 0, this);
     } catch (error) {
@@ -128,6 +135,10 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
   evaluateAll(context?: unknown, options?: EvaluateAllOptions): EvaluationResultV1[] {
     const ctx = asContext(context);
     const list = options?.clientVisibleOnly === true ? this.visible : this.ordered;
+    // Every rollout will hash the same targeting key after its own salt: encode it once.
+    const targetingKey = ctx['targetingKey'];
+    if (typeof targetingKey === 'string' && targetingKey.length > 0 && list.length > 1) primeMurmur3Text(targetingKey);
+    nextEvaluationPass();
     const out = new Array<EvaluationResultV1>(list.length);
     for (let i = 0; i < list.length; i++) {
       const flag = list[i]!;
@@ -199,7 +210,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     }
     const segments = new Map(this.segments);
     for (const key of affected) segments.delete(key);
-    const compiler = new SegmentCompiler(segmentSources, segments);
+    const compiler = new SegmentCompiler(segmentSources, segments, this.interner);
     for (const key of affected) if (segmentSources.has(key)) compiler.get(key);
 
     const flagSources = new Map(this.flagSources);
@@ -227,7 +238,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     }
     for (const key of changedFlags) {
       const source = flagSources.get(key);
-      if (source) flags.set(key, compileFlag(source, compiler));
+      if (source) flags.set(key, compileFlag(source, compiler, this.interner));
     }
     return new EnvironmentEvaluator(
       this.environment,
@@ -236,6 +247,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       flagSources,
       segmentSources,
       segments,
+      this.interner,
     );
   }
 }

@@ -5,8 +5,8 @@ import type {
   ServeV1,
 } from '@flagstream/protocol';
 import { bucketFromPrefix, bucketPrefix } from './bucket.hash';
-import { allOf, compileClause, CompileError, type ContextPredicate } from './clause.compiler';
-import { attributeGetter, parseAttributePath, type AttributeGetter } from './attribute-path.resolver';
+import { allHold, compileClause, CompileError, type ClauseInterner, type CompiledClause } from './clause.compiler';
+import { AttributeRef, parseAttributePath } from './attribute-path.resolver';
 import { errorResult, frozenCopy, makeResult } from './evaluation-result.factory';
 import { definitionProblems, settingsProblems } from './flag.checker';
 import type { Murmur3State } from './murmur3.hash';
@@ -25,7 +25,7 @@ const TARGETING_KEY_PATH = ['targetingKey'];
 class CompiledServe {
   constructor(
     private readonly fixed: EvaluationResultV1 | null,
-    private readonly get: AttributeGetter | null,
+    private readonly attribute: AttributeRef | null,
     private readonly prefix: Murmur3State | null,
     private readonly thresholds: readonly number[],
     private readonly results: readonly EvaluationResultV1[],
@@ -37,18 +37,18 @@ class CompiledServe {
   }
 
   static rollout(
-    get: AttributeGetter,
+    attribute: AttributeRef,
     prefix: Murmur3State,
     thresholds: readonly number[],
     results: readonly EvaluationResultV1[],
     missing: EvaluationResultV1,
   ): CompiledServe {
-    return new CompiledServe(null, get, prefix, thresholds, results, missing);
+    return new CompiledServe(null, attribute, prefix, thresholds, results, missing);
   }
 
   resolve(context: Context): EvaluationResultV1 {
     if (this.fixed !== null) return this.fixed;
-    const value = this.get!(context);
+    const value = this.attribute!.read(context);
     let bucketValue: string;
     if (typeof value === 'string') {
       if (value.length === 0) return this.missing!;
@@ -66,7 +66,7 @@ class CompiledServe {
 }
 
 interface CompiledRule {
-  readonly test: ContextPredicate;
+  readonly clauses: readonly CompiledClause[];
   readonly serve: CompiledServe;
 }
 
@@ -113,7 +113,7 @@ export class CompiledFlag {
     const rules = this.rules;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      if (rule.test(context)) return rule.serve.resolve(context);
+      if (allHold(rule.clauses, context)) return rule.serve.resolve(context);
     }
     return this.defaultServe!.resolve(context);
   }
@@ -155,7 +155,7 @@ export function flagSegmentKeys(flag: FlagSnapshotV1): Set<string> {
  * bad operand, unknown or broken segment, malformed JSON) compiles to one that evaluates to
  * ERROR / PARSE_ERROR, with the reason in `problem`.
  */
-export function compileFlag(flag: FlagSnapshotV1, segments: SegmentCompiler): CompiledFlag {
+export function compileFlag(flag: FlagSnapshotV1, segments: SegmentCompiler, interner?: ClauseInterner): CompiledFlag {
   let segmentKeys = new Set<string>();
   try {
     segmentKeys = flagSegmentKeys(flag);
@@ -168,14 +168,14 @@ export function compileFlag(flag: FlagSnapshotV1, segments: SegmentCompiler): Co
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
       return brokenFlag(flag, segmentKeys, `${first.path ? `${first.path}: ` : ''}${first.message}${more}`);
     }
-    return build(flag, segmentKeys, segments);
+    return build(flag, segmentKeys, segments, interner);
   } catch (error) {
     const message = error instanceof CompileError ? error.message : `malformed flag (${error instanceof Error ? error.message : String(error)})`;
     return brokenFlag(flag, segmentKeys, message);
   }
 }
 
-function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments: SegmentCompiler): CompiledFlag {
+function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments: SegmentCompiler, interner: ClauseInterner | undefined): CompiledFlag {
   const { key, settings } = flag;
   if (typeof key !== 'string' || !Array.isArray(flag.variations)) throw new CompileError('malformed flag');
   const values = new Map<string, unknown>();
@@ -210,7 +210,7 @@ function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments:
     );
     const salt = rollout.seed ?? settings.salt;
     if (typeof salt !== 'string') throw new CompileError('salt must be a string');
-    return CompiledServe.rollout(attributeGetter(path.length === 0 ? TARGETING_KEY_PATH : path), bucketPrefix(salt), thresholds, results, missing);
+    return CompiledServe.rollout(new AttributeRef(path.length === 0 ? TARGETING_KEY_PATH : path), bucketPrefix(salt), thresholds, results, missing);
   };
 
   const offResult = result(settings.offVariation, 'DISABLED');
@@ -220,7 +220,7 @@ function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments:
     unmet: result(settings.offVariation, 'DISABLED', undefined, p.flag),
   }));
   const rules = settings.rules.map((rule) => ({
-    test: allOf(rule.clauses.map((clause) => compileClause(clause, (ref) => segments.require(ref)))),
+    clauses: rule.clauses.map((clause) => compileClause(clause, (ref) => segments.require(ref), interner)),
     serve: serve(rule.serve, rule.id),
   }));
   const defaultServe = serve(settings.defaultServe, undefined);

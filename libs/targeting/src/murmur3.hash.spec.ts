@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import murmurhash from 'murmurhash';
-import { murmur3, murmur3Prefix, murmur3Resume, utf8Bytes } from './murmur3.hash';
+import { murmur3, murmur3Prefix, murmur3Resume, primeMurmur3Text, utf8Bytes } from './murmur3.hash';
 
 describe('murmur3', () => {
   // Published MurmurHash3_x86_32 vectors (SMHasher; collected in the widely cited list by Ian Boyd).
@@ -42,6 +42,22 @@ describe('murmur3', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('gives the same hashes for a primed text, under prefixes of every alignment', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 300 }), (prefix, text) => {
+        const state = murmur3Prefix(prefix);
+        const plain = murmur3Resume(state, text);
+        expect(primeMurmur3Text(text)).toBe(true);
+        expect(murmur3Resume(state, text)).toBe(plain);
+        expect(murmur3Resume(murmur3Prefix(`${prefix}x`), text)).toBe(murmur3(`${prefix}x${text}`));
+        expect(murmur3Resume(state, `${text}y`)).toBe(murmur3(`${prefix}${text}y`));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(primeMurmur3Text('x'.repeat(1025))).toBe(false);
+    expect(murmur3Resume(murmur3Prefix('a:'), 'x'.repeat(1025))).toBe(murmur3(`a:${'x'.repeat(1025)}`));
   });
 
   it('encodes UTF-8 like TextEncoder, lone surrogates as U+FFFD', () => {

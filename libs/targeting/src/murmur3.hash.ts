@@ -45,12 +45,32 @@ function finish(h1: number, tail: number, tailBytes: number, length: number): nu
  * (an unsigned integer). `murmur3Resume(murmur3Prefix(a, seed), b) === murmur3(a + b, seed)`.
  */
 export function murmur3Resume(state: Murmur3State, text: string): number {
+  if (text === cachedText) return resumeCached(state);
   let h1 = state.h1;
   let k = state.tail;
   let n = state.tailBytes;
   let length = state.length;
   const end = text.length;
-  for (let i = 0; i < end; i++) {
+  let i = 0;
+  // Fast path: four ASCII characters at a time, merged with the 0-3 pending bytes.
+  const shift = n << 3;
+  while (i + 4 <= end) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) break;
+    const word = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    if (shift === 0) {
+      h1 = mixBlock(h1, word);
+    } else {
+      h1 = mixBlock(h1, k | (word << shift));
+      k = word >>> (32 - shift);
+    }
+    i += 4;
+    length += 4;
+  }
+  for (; i < end; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
       k |= c << (n << 3);
@@ -101,6 +121,72 @@ export function murmur3Resume(state: Murmur3State, text: string): number {
     length += count;
   }
   return finish(h1, k, n, length);
+}
+
+/*
+ * A one-entry cache for hashing the same text after many different prefixes (bulk evaluation:
+ * one targeting key, a thousand flag salts). The text is encoded once, and for each of the four
+ * possible prefix alignments its bytes are packed once into the 32-bit words that follow the
+ * prefix's pending bytes, so that each further hash is one mix per block and nothing else.
+ * JavaScript runs this synchronously, so module state is safe; results never depend on it.
+ */
+const MAX_CACHED_BYTES = 1_024;
+let cachedText: string | null = null;
+let cachedLength = 0;
+let cachedBytes = new Uint8Array(64);
+let cachedWords: Int32Array[] = [new Int32Array(17), new Int32Array(17), new Int32Array(17), new Int32Array(17)];
+let cachedAligned = 0;
+
+/**
+ * Makes {@link murmur3Resume} fast for `text` until another text is primed. Call before hashing one
+ * value under many prefixes. Returns false (and does nothing) for texts over 1,024 UTF-8 bytes.
+ */
+export function primeMurmur3Text(text: string): boolean {
+  if (text === cachedText) return true;
+  const bytes = utf8Bytes(text);
+  if (bytes.length > MAX_CACHED_BYTES) return false;
+  if (bytes.length > cachedBytes.length) {
+    cachedBytes = new Uint8Array(bytes.length * 2);
+    const words = Math.ceil((bytes.length * 2 + 3) / 4) + 1;
+    cachedWords = [new Int32Array(words), new Int32Array(words), new Int32Array(words), new Int32Array(words)];
+  }
+  cachedBytes.set(bytes);
+  cachedLength = bytes.length;
+  cachedAligned = 0;
+  cachedText = text;
+  return true;
+}
+
+/** Packs the cached bytes as they fall into blocks after `pending` prefix bytes. */
+function alignCached(pending: number): Int32Array {
+  const words = cachedWords[pending]!;
+  const total = pending + cachedLength;
+  const count = (total + 3) >>> 2;
+  for (let w = 0; w < count; w++) {
+    let word = 0;
+    for (let b = 0; b < 4; b++) {
+      const index = (w << 2) + b - pending;
+      if (index >= 0 && index < cachedLength) word |= cachedBytes[index]! << (b << 3);
+    }
+    words[w] = word;
+  }
+  cachedAligned |= 1 << pending;
+  return words;
+}
+
+function resumeCached(state: Murmur3State): number {
+  const pending = state.tailBytes;
+  const words = (cachedAligned & (1 << pending)) !== 0 ? cachedWords[pending]! : alignCached(pending);
+  const total = pending + cachedLength;
+  const full = total >>> 2;
+  let h1 = state.h1;
+  let tail = state.tail;
+  for (let w = 0; w < full; w++) {
+    h1 = mixBlock(h1, words[w]! | tail);
+    tail = 0;
+  }
+  const rest = total & 3;
+  return finish(h1, rest === 0 ? 0 : words[full]! | tail, rest, state.length + cachedLength);
 }
 
 /** The initial state for `seed` (an unsigned 32-bit integer). */

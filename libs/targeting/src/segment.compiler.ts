@@ -1,5 +1,5 @@
 import { FLAG_LIMITS, type SegmentDefinitionV1 } from '@flagstream/protocol';
-import { allOf, compileClause, CompileError, type ContextPredicate, type SegmentMembership } from './clause.compiler';
+import { allHold, compileClause, CompileError, type ClauseInterner, type CompiledClause, type SegmentMembership } from './clause.compiler';
 
 /** A segment ready for membership tests; `broken` carries why it could not be compiled. */
 export interface CompiledSegment extends SegmentMembership {
@@ -14,7 +14,7 @@ class MembershipTest implements CompiledSegment {
     readonly references: ReadonlySet<string>,
     private readonly included: ReadonlySet<string>,
     private readonly excluded: ReadonlySet<string>,
-    private readonly rule: ContextPredicate | null,
+    private readonly rules: readonly (readonly CompiledClause[])[],
   ) {}
 
   contains(context: Readonly<Record<string, unknown>>): boolean {
@@ -23,7 +23,8 @@ class MembershipTest implements CompiledSegment {
       if (this.excluded.has(key)) return false;
       if (this.included.has(key)) return true;
     }
-    return this.rule !== null && this.rule(context);
+    for (let i = 0; i < this.rules.length; i++) if (allHold(this.rules[i]!, context)) return true;
+    return false;
   }
 }
 
@@ -50,6 +51,7 @@ export class SegmentCompiler {
     private readonly sources: ReadonlyMap<string, SegmentDefinitionV1>,
     /** Already compiled segments that can be reused as they are. */
     private readonly compiled: Map<string, CompiledSegment>,
+    private readonly interner?: ClauseInterner,
   ) {}
 
   get(key: string): CompiledSegment | undefined {
@@ -70,13 +72,12 @@ export class SegmentCompiler {
       if (this.compiling.size >= FLAG_LIMITS.maxSegmentDepth) throw new CompileError('segment references nested too deeply');
       this.compiling.add(key);
       try {
-        const rules = source.rules.map((rule) => allOf(rule.clauses.map((clause) => compileClause(clause, (ref) => this.require(ref)))));
-        const rule = rules.length === 0 ? null : rules.length === 1 ? rules[0]! : (context: Readonly<Record<string, unknown>>) => rules.some((r) => r(context));
+        const rules = source.rules.map((rule) => rule.clauses.map((clause) => compileClause(clause, (ref) => this.require(ref), this.interner)));
         const strings = (list: unknown): Set<string> => {
           if (!Array.isArray(list)) throw new CompileError('included and excluded must be arrays');
           return new Set(list.map(String));
         };
-        return new MembershipTest(key, references, strings(source.included), strings(source.excluded), rule);
+        return new MembershipTest(key, references, strings(source.included), strings(source.excluded), rules);
       } finally {
         this.compiling.delete(key);
       }

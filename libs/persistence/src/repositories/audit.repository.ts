@@ -129,7 +129,7 @@ export class AuditRepository {
 
   async query(q: AuditQuery): Promise<Page<ChainedAuditRecord>> {
     const qb = this.em.getRepository(AuditEventEntity).createQueryBuilder('a').orderBy('a.seq', 'DESC').limit(q.limit + 1);
-    if (q.after) qb.andWhere('a.seq < :after', { after: decodeCursor<number>(q.after, 'number') });
+    if (q.after) qb.andWhere('a.seq < :after', { after: decodeCursor<number>(q.after, 'seq') });
     if (q.project) qb.andWhere('a.project_key = :project', { project: q.project });
     if (q.projects) qb.andWhere('a.project_key = ANY(:projects)', { projects: q.projects });
     if (q.environment) qb.andWhere('a.environment_key = :environment', { environment: q.environment });

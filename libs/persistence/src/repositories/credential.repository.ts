@@ -27,7 +27,7 @@ export class CredentialRepository {
 
   async listTokens(page: PageRequest): Promise<Page<ApiTokenEntity>> {
     const qb = this.em.getRepository(ApiTokenEntity).createQueryBuilder('t').orderBy('t.id', 'ASC').limit(page.limit + 1);
-    if (page.after) qb.andWhere('t.id > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('t.id > :after', { after: decodeCursor<string>(page.after, 'uuid') });
     return toPage(await qb.getMany(), page.limit, (t) => t.id);
   }
 
@@ -66,7 +66,7 @@ export class CredentialRepository {
       .where('k.environment_id = :environmentId', { environmentId })
       .orderBy('k.id', 'ASC')
       .limit(page.limit + 1);
-    if (page.after) qb.andWhere('k.id > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('k.id > :after', { after: decodeCursor<string>(page.after, 'uuid') });
     return toPage(await qb.getMany(), page.limit, (k) => k.id);
   }
 

@@ -13,7 +13,7 @@ export class EnvironmentRepository {
       .where('e.project_id = :projectId', { projectId })
       .orderBy('e.key', 'ASC')
       .limit(page.limit + 1);
-    if (page.after) qb.andWhere('e.key > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('e.key > :after', { after: decodeCursor<string>(page.after, 'key') });
     return toPage(await qb.getMany(), page.limit, (e) => e.key);
   }
 

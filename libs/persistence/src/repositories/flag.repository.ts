@@ -20,7 +20,7 @@ export class FlagRepository {
       .limit(page.limit + 1);
     if (filter.archived !== undefined) qb.andWhere('f.archived = :archived', { archived: filter.archived });
     if (filter.tag) qb.andWhere(':tag = ANY(f.tags)', { tag: filter.tag });
-    if (page.after) qb.andWhere('f.key > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('f.key > :after', { after: decodeCursor<string>(page.after, 'key') });
     return toPage(await qb.getMany(), page.limit, (f) => f.key);
   }
 

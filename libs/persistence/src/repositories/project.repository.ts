@@ -8,7 +8,7 @@ export class ProjectRepository {
 
   async list(page: PageRequest, onlyIds?: readonly string[]): Promise<Page<ProjectEntity>> {
     const qb = this.em.getRepository(ProjectEntity).createQueryBuilder('p').orderBy('p.key', 'ASC').limit(page.limit + 1);
-    if (page.after) qb.andWhere('p.key > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('p.key > :after', { after: decodeCursor<string>(page.after, 'key') });
     if (onlyIds) qb.andWhere('p.id = ANY(:ids)', { ids: onlyIds.length ? onlyIds : ['00000000-0000-0000-0000-000000000000'] });
     return toPage(await qb.getMany(), page.limit, (p) => p.key);
   }

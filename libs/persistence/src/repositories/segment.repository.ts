@@ -13,7 +13,7 @@ export class SegmentRepository {
       .where('s.project_id = :projectId', { projectId })
       .orderBy('s.key', 'ASC')
       .limit(page.limit + 1);
-    if (page.after) qb.andWhere('s.key > :after', { after: decodeCursor<string>(page.after, 'string') });
+    if (page.after) qb.andWhere('s.key > :after', { after: decodeCursor<string>(page.after, 'key') });
     return toPage(await qb.getMany(), page.limit, (s) => s.key);
   }
 

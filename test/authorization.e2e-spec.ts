@@ -1,0 +1,465 @@
+import type { Response } from 'supertest';
+import { createProject, createToken, startAdmin, type AdminHarness } from './support/admin-harness';
+
+/**
+ * The authorization matrix of the admin API: every route against every kind of caller, with the
+ * exact status of each refusal and each success. A refused write must leave no audit event behind;
+ * an allowed write leaves exactly one. A route the OpenAPI document lists without a row here fails
+ * the completeness test.
+ */
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** `-` for routes without a project; `A` / `B` use the staging environment (not protected). */
+type Target = '-' | 'A' | 'B' | 'A:production';
+type Status = 200 | 201 | 204 | 403;
+type AuthedCaller = 'viewer' | 'editor' | 'owner' | 'editorA' | 'ownerA';
+type Row = [Method, string, Target, Status, Status, Status, Status, Status];
+
+const PROJECT_A = 'proj-a';
+const PROJECT_B = 'proj-b';
+
+// prettier-ignore
+const MATRIX: Row[] = [
+  // method    path                                                                        target          viewer editor owner editorA ownerA
+  ['GET',    '/api/v1/projects',                                                           '-',            200,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects',                                                           '-',            403,   403,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}',                                                 'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}',                                                 'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}',                                                 'A',            403,   403,   200,  403,    200],
+  ['PATCH',  '/api/v1/projects/{project}',                                                 'B',            403,   403,   200,  403,    403],
+
+  ['GET',    '/api/v1/projects/{project}/environments',                                    'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments',                                    'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/environments',                                    'A',            403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/environments',                                    'B',            403,   403,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}/environments/{env}',                              'A',            403,   403,   200,  403,    200],
+  ['PATCH',  '/api/v1/projects/{project}/environments/{env}',                              'A:production', 403,   403,   200,  403,    200],
+  ['PATCH',  '/api/v1/projects/{project}/environments/{env}',                              'B',            403,   403,   200,  403,    403],
+
+  ['GET',    '/api/v1/projects/{project}/flags',                                           'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/flags',                                           'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/flags',                                           'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/flags',                                           'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/flags/{flag}',                                    'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/flags/{flag}',                                    'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}/flags/{flag}',                                    'A',            403,   200,   200,  200,    200],
+  ['PATCH',  '/api/v1/projects/{project}/flags/{flag}',                                    'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/archive',                            'A',            403,   200,   200,  200,    200],
+  // A:production here: the flag is on in the protected production, so archiving it needs an owner.
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/archive',                            'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/archive',                            'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/restore',                            'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/restore',                            'B',            403,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A',            403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'B',            403,   200,   200,  403,    403],
+
+  ['GET',    '/api/v1/projects/{project}/segments',                                        'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/segments',                                        'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/segments',                                        'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/segments',                                        'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/segments/{segment}',                              'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/segments/{segment}',                              'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}/segments/{segment}',                              'A',            403,   200,   200,  200,    200],
+  ['PATCH',  '/api/v1/projects/{project}/segments/{segment}',                              'B',            403,   200,   200,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/segments/{segment}',                              'A',            403,   204,   204,  204,    204],
+  ['DELETE', '/api/v1/projects/{project}/segments/{segment}',                              'B',            403,   204,   204,  403,    403],
+
+  // SDK keys follow the editor role in every environment, protected ones included.
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'A:production', 403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/sdk-keys',                     'B',            403,   201,   201,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/sdk-keys/{id}',                'A',            403,   204,   204,  204,    204],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/sdk-keys/{id}',                'A:production', 403,   204,   204,  204,    204],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/sdk-keys/{id}',                'B',            403,   204,   204,  403,    403],
+
+  ['GET',    '/api/v1/tokens',                                                             '-',            403,   403,   200,  403,    403],
+  ['POST',   '/api/v1/tokens',                                                             '-',            403,   403,   201,  403,    403],
+  ['DELETE', '/api/v1/tokens/{id}',                                                        '-',            403,   403,   204,  403,    403],
+
+  ['GET',    '/api/v1/audit',                                                              '-',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/audit/verify',                                                       '-',            403,   403,   200,  403,    403],
+];
+
+const AUTHED_CALLERS: AuthedCaller[] = ['viewer', 'editor', 'owner', 'editorA', 'ownerA'];
+/** Callers that are not an admin token at all: always 401, whatever the route. */
+const UNAUTHENTICATED_CALLERS = ['no Authorization header', 'malformed header (Basic)', 'unknown token', 'revoked token', 'server SDK key', 'client SDK key'] as const;
+type UnauthenticatedCaller = (typeof UNAUTHENTICATED_CALLERS)[number];
+
+/** One request, fully resolved: path parameters filled in, a body that would succeed if allowed. */
+interface Call {
+  params: Record<string, string>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Checks the body of a successful answer (only called for allowed calls). */
+  check?: (res: Response, caller: AuthedCaller) => void | Promise<void>;
+}
+
+describe('admin API authorization matrix', () => {
+  let h: AdminHarness;
+  const secrets = {} as Record<AuthedCaller | UnauthenticatedCaller, string | undefined>;
+  const fixtureSdkKeyIds = new Map<string, string>();
+  let fixtureTokenId: string;
+  let serial = 0;
+  const unique = (prefix: string) => `${prefix}-${++serial}`;
+
+  const owner = () => h.api(h.ownerToken);
+
+  function targetOf(t: Target): { project?: string; env?: string } {
+    switch (t) {
+      case '-':
+        return {};
+      case 'A':
+        return { project: PROJECT_A, env: 'staging' };
+      case 'B':
+        return { project: PROJECT_B, env: 'staging' };
+      case 'A:production':
+        return { project: PROJECT_A, env: 'production' };
+    }
+  }
+
+  async function expectStatus(res: Response, status: number): Promise<Response> {
+    if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+    return res;
+  }
+
+  async function newFlag(project: string, archived = false): Promise<string> {
+    const key = unique('flag');
+    await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key, kind: 'boolean' }), 201);
+    if (archived) await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/${key}/archive`), 200);
+    return key;
+  }
+
+  async function versionOf(path: string): Promise<number> {
+    const res = await expectStatus(await owner().get(path), 200);
+    return res.body.version as number;
+  }
+
+  async function newSdkKey(project: string, env: string): Promise<string> {
+    const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/environments/${env}/sdk-keys`, { kind: 'server', name: unique('key') }), 201);
+    return res.body.id as string;
+  }
+
+  async function auditCount(): Promise<number> {
+    const [row] = await h.db.query<{ n: string }>('SELECT count(*) AS n FROM audit_events');
+    return Number(row.n);
+  }
+
+  /**
+   * How to call each route. `allowed` says whether the call is expected to succeed: then it gets
+   * fresh resources of its own (a new flag to archive, a new segment to delete, the current
+   * version to update); refused calls aim at long-lived fixtures, which must stay untouched.
+   */
+  const CALLS: Record<string, (t: { project?: string; env?: string }, allowed: boolean) => Promise<Call>> = {
+    'GET /api/v1/projects': async () => ({
+      params: {},
+      check: (res, caller) => {
+        const keys = (res.body.items as Array<{ key: string }>).map((p) => p.key);
+        if (caller.endsWith('A')) expect(keys).toEqual([PROJECT_A]);
+        else expect(keys).toEqual(expect.arrayContaining([PROJECT_A, PROJECT_B]));
+      },
+    }),
+    'POST /api/v1/projects': async () => {
+      const key = unique('project');
+      return { params: {}, body: { key, name: key }, check: (res) => expect(res.body).toMatchObject({ key, name: key, version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}': async (t) => ({ params: {}, check: (res) => expect(res.body.key).toBe(t.project) }),
+    'PATCH /api/v1/projects/{project}': async (t) => {
+      const version = await versionOf(`/api/v1/projects/${t.project}`);
+      const name = unique('renamed');
+      return { params: {}, body: { name }, headers: { 'If-Match': `"${version}"` }, check: (res) => expect(res.body).toMatchObject({ key: t.project, name, version: version + 1 }) };
+    },
+    'GET /api/v1/projects/{project}/environments': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ key: string }>).map((e) => e.key)).toEqual(expect.arrayContaining(['development', 'staging', 'production'])),
+    }),
+    'POST /api/v1/projects/{project}/environments': async () => {
+      const key = unique('env');
+      return { params: {}, body: { key, name: key }, check: (res) => expect(res.body).toMatchObject({ key, protected: false, version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}/environments/{env}': async (t) => ({
+      params: { env: t.env! },
+      check: (res) => expect(res.body).toMatchObject({ key: t.env, protected: t.env === 'production' }),
+    }),
+    'PATCH /api/v1/projects/{project}/environments/{env}': async (t) => {
+      const version = await versionOf(`/api/v1/projects/${t.project}/environments/${t.env}`);
+      const name = unique('env-name');
+      return {
+        params: { env: t.env! },
+        body: { name },
+        headers: { 'If-Match': `"${version}"` },
+        check: (res) => expect(res.body).toMatchObject({ key: t.env, name, protected: t.env === 'production', version: version + 1 }),
+      };
+    },
+    'GET /api/v1/projects/{project}/flags': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ key: string }>).map((f) => f.key)).toContain('fixture-flag'),
+    }),
+    'POST /api/v1/projects/{project}/flags': async () => {
+      const key = unique('flag');
+      return { params: {}, body: { key, kind: 'boolean' }, check: (res) => expect(res.body).toMatchObject({ key, kind: 'boolean', archived: false, version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}/flags/{flag}': async () => ({
+      params: { flag: 'fixture-flag' },
+      check: (res) => expect(Object.keys(res.body.environments as object)).toEqual(expect.arrayContaining(['development', 'staging', 'production'])),
+    }),
+    'PATCH /api/v1/projects/{project}/flags/{flag}': async (t) => {
+      const version = await versionOf(`/api/v1/projects/${t.project}/flags/fixture-flag`);
+      const description = unique('description');
+      return {
+        params: { flag: 'fixture-flag' },
+        body: { description, version },
+        check: (res) => expect(res.body).toMatchObject({ key: 'fixture-flag', description, version: version + 1 }),
+      };
+    },
+    'POST /api/v1/projects/{project}/flags/{flag}/archive': async (t, allowed) => {
+      const live = t.env === 'production';
+      let flag = live ? 'live-flag' : 'fixture-flag';
+      if (allowed) {
+        flag = await newFlag(t.project!);
+        if (live) await expectStatus(await owner().post(`/api/v1/projects/${t.project}/flags/${flag}/environments/production/toggle`, { on: true }), 200);
+      }
+      return { params: { flag }, check: (res) => expect(res.body).toMatchObject({ key: flag, archived: true }) };
+    },
+    'POST /api/v1/projects/{project}/flags/{flag}/restore': async (t, allowed) => {
+      const flag = allowed ? await newFlag(t.project!, true) : 'archived-flag';
+      return { params: { flag }, check: (res) => expect(res.body).toMatchObject({ key: flag, archived: false }) };
+    },
+    'GET /api/v1/projects/{project}/flags/{flag}/environments/{env}': async () => ({
+      params: { flag: 'fixture-flag' },
+      check: (res) => expect(res.body).toMatchObject({ offVariation: 'off', salt: 'fixture-flag' }),
+    }),
+    'PUT /api/v1/projects/{project}/flags/{flag}/environments/{env}': async (t) => {
+      const version = await versionOf(`/api/v1/projects/${t.project}/flags/fixture-flag/environments/${t.env}`);
+      const rules = [{ id: unique('rule'), clauses: [{ attribute: 'country', operator: 'in', values: ['de'] }], serve: { variation: 'on' } }];
+      return {
+        params: { flag: 'fixture-flag' },
+        body: { on: true, offVariation: 'off', prerequisites: [], rules, defaultServe: { variation: 'off' } },
+        headers: { 'If-Match': `"${version}"` },
+        check: (res) => expect(res.body).toMatchObject({ on: true, rules, defaultServe: { variation: 'off' }, version: version + 1 }),
+      };
+    },
+    'POST /api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle': async (t) => {
+      const current = await expectStatus(await owner().get(`/api/v1/projects/${t.project}/flags/fixture-flag/environments/${t.env}`), 200);
+      const on = !current.body.on;
+      return {
+        params: { flag: 'fixture-flag' },
+        body: { on },
+        check: (res) => expect(res.body).toMatchObject({ on, version: (current.body.version as number) + 1 }),
+      };
+    },
+    'GET /api/v1/projects/{project}/segments': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ key: string }>).map((s) => s.key)).toContain('fixture-segment'),
+    }),
+    'POST /api/v1/projects/{project}/segments': async () => {
+      const key = unique('segment');
+      return { params: {}, body: { key, included: ['user-1'] }, check: (res) => expect(res.body).toMatchObject({ key, included: ['user-1'], version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}/segments/{segment}': async () => ({
+      params: { segment: 'fixture-segment' },
+      check: (res) => expect(res.body.key).toBe('fixture-segment'),
+    }),
+    'PATCH /api/v1/projects/{project}/segments/{segment}': async (t) => {
+      const version = await versionOf(`/api/v1/projects/${t.project}/segments/fixture-segment`);
+      const included = [unique('user')];
+      return {
+        params: { segment: 'fixture-segment' },
+        body: { included },
+        headers: { 'If-Match': `"${version}"` },
+        check: (res) => expect(res.body).toMatchObject({ included, version: version + 1 }),
+      };
+    },
+    'DELETE /api/v1/projects/{project}/segments/{segment}': async (t, allowed) => {
+      let segment = 'fixture-segment';
+      if (allowed) {
+        segment = unique('segment');
+        await expectStatus(await owner().post(`/api/v1/projects/${t.project}/segments`, { key: segment }), 201);
+      }
+      return {
+        params: { segment },
+        check: async () => expect((await owner().get(`/api/v1/projects/${t.project}/segments/${segment}`)).status).toBe(404),
+      };
+    },
+    'GET /api/v1/projects/{project}/environments/{env}/sdk-keys': async (t) => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ id: string }>).map((k) => k.id)).toContain(fixtureSdkKeyIds.get(`${t.project}/${t.env}`)),
+    }),
+    'POST /api/v1/projects/{project}/environments/{env}/sdk-keys': async (t) => {
+      const name = unique('sdk-key');
+      return {
+        params: {},
+        body: { kind: 'client', name },
+        check: (res) => {
+          expect(res.body).toMatchObject({ name, kind: 'client', environment: t.env, revokedAt: null });
+          expect(res.body.key).toMatch(/^fs_client_/);
+        },
+      };
+    },
+    'DELETE /api/v1/projects/{project}/environments/{env}/sdk-keys/{id}': async (t, allowed) => {
+      const id = allowed ? await newSdkKey(t.project!, t.env!) : fixtureSdkKeyIds.get(`${t.project}/${t.env}`)!;
+      return {
+        params: { id },
+        check: async () => {
+          const [row] = await h.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM sdk_keys WHERE id = $1', [id]);
+          expect(row.revoked).toBe(true);
+        },
+      };
+    },
+    'GET /api/v1/tokens': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ id: string }>).map((t) => t.id)).toContain(fixtureTokenId),
+    }),
+    'POST /api/v1/tokens': async () => {
+      const name = unique('token');
+      return {
+        params: {},
+        body: { name, role: 'viewer', project: PROJECT_B },
+        check: (res) => {
+          expect(res.body).toMatchObject({ name, role: 'viewer', project: PROJECT_B, revokedAt: null });
+          expect(res.body.token).toMatch(/^fs_admin_/);
+        },
+      };
+    },
+    'DELETE /api/v1/tokens/{id}': async (_t, allowed) => {
+      let id = fixtureTokenId;
+      if (allowed) {
+        const created = await expectStatus(await owner().post('/api/v1/tokens', { name: unique('doomed'), role: 'viewer' }), 201);
+        id = created.body.id as string;
+      }
+      return {
+        params: { id },
+        check: async () => {
+          const [row] = await h.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE id = $1', [id]);
+          expect(row.revoked).toBe(true);
+        },
+      };
+    },
+    'GET /api/v1/audit': async () => ({
+      params: {},
+      check: (res, caller) => {
+        const items = res.body.items as Array<{ project: string | null }>;
+        expect(items.length).toBeGreaterThan(0);
+        if (caller.endsWith('A')) expect(new Set(items.map((e) => e.project))).toEqual(new Set([PROJECT_A]));
+      },
+    }),
+    'GET /api/v1/audit/verify': async () => ({ params: {}, check: (res) => expect(res.body).toMatchObject({ ok: true }) }),
+  };
+
+  function pathOf(template: string, t: { project?: string; env?: string }, params: Record<string, string>): string {
+    return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = params[name] || (name === 'project' ? t.project : name === 'env' ? t.env : undefined);
+      if (!value) throw new Error(`no value for {${name}} in ${template}`);
+      return encodeURIComponent(value);
+    });
+  }
+
+  async function send(method: Method, template: string, target: Target, authorization: string | undefined, allowed: boolean) {
+    const t = targetOf(target);
+    const route = CALLS[`${method} ${template}`];
+    if (!route) throw new Error(`no call defined for ${method} ${template}`);
+    const call = await route(t, allowed);
+    const server = h.api().raw();
+    let req = server[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](pathOf(template, t, call.params));
+    if (authorization !== undefined) req = req.set('Authorization', authorization);
+    for (const [name, value] of Object.entries(call.headers ?? {})) req = req.set(name, value);
+    const before = await auditCount();
+    const res = await (call.body === undefined ? req : req.send(call.body as object));
+    const written = (await auditCount()) - before;
+    return { res, call, written };
+  }
+
+  beforeAll(async () => {
+    h = await startAdmin();
+    for (const project of [PROJECT_A, PROJECT_B]) {
+      await createProject(h, project);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key: 'fixture-flag', kind: 'boolean' }), 201);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key: 'archived-flag', kind: 'boolean' }), 201);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-flag/archive`), 200);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key: 'live-flag', kind: 'boolean' }), 201);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/live-flag/environments/production/toggle`, { on: true }), 200);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/segments`, { key: 'fixture-segment', included: ['user-0'] }), 201);
+      for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
+    }
+    const bearer = (secret: string) => `Bearer ${secret}`;
+    secrets.owner = bearer(h.ownerToken);
+    secrets.viewer = bearer(await createToken(h, 'viewer'));
+    secrets.editor = bearer(await createToken(h, 'editor'));
+    secrets.editorA = bearer(await createToken(h, 'editor', PROJECT_A));
+    secrets.ownerA = bearer(await createToken(h, 'owner', PROJECT_A));
+
+    const fixtureToken = await expectStatus(await owner().post('/api/v1/tokens', { name: 'fixture-token', role: 'viewer' }), 201);
+    fixtureTokenId = fixtureToken.body.id as string;
+    const revoked = await expectStatus(await owner().post('/api/v1/tokens', { name: 'revoked', role: 'owner' }), 201);
+    await expectStatus(await owner().delete(`/api/v1/tokens/${revoked.body.id as string}`), 204);
+    const server = await expectStatus(await owner().post(`/api/v1/projects/${PROJECT_A}/environments/staging/sdk-keys`, { kind: 'server', name: 'as-admin' }), 201);
+    const client = await expectStatus(await owner().post(`/api/v1/projects/${PROJECT_A}/environments/staging/sdk-keys`, { kind: 'client', name: 'as-admin' }), 201);
+
+    secrets['no Authorization header'] = undefined;
+    secrets['malformed header (Basic)'] = 'Basic abc';
+    secrets['unknown token'] = bearer('fs_admin_doesnotexist');
+    secrets['revoked token'] = bearer(revoked.body.token as string);
+    secrets['server SDK key'] = bearer(server.body.key as string);
+    secrets['client SDK key'] = bearer(client.body.key as string);
+    expect(server.body.key).toMatch(/^fs_server_/);
+    expect(client.body.key).toMatch(/^fs_client_/);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('has a row for every (method, path) of the OpenAPI document under /api/v1, and no row for anything else', async () => {
+    const doc = await h.api().get('/docs/openapi.json');
+    expect(doc.status).toBe(200);
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
+      if (!path.startsWith('/api/v1/')) continue;
+      for (const method of Object.keys(item)) {
+        if (['get', 'post', 'put', 'patch', 'delete', 'head', 'options'].includes(method)) documented.add(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    const inMatrix = new Set(MATRIX.map(([method, path]) => `${method} ${path}`));
+    expect(documented.size).toBeGreaterThanOrEqual(30);
+    expect([...documented].filter((r) => !inMatrix.has(r))).toEqual([]);
+    expect([...inMatrix].filter((r) => !documented.has(r))).toEqual([]);
+    expect([...inMatrix].filter((r) => !CALLS[r])).toEqual([]);
+  });
+
+  describe.each(UNAUTHENTICATED_CALLERS)('%s', (caller) => {
+    it.each(MATRIX)('%s %s (%s) -> 401 UNAUTHENTICATED', async (method, path, target) => {
+      const { res, written } = await send(method, path, target, secrets[caller], false);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.any(String) });
+      expect(written).toBe(0);
+    });
+  });
+
+  describe.each(AUTHED_CALLERS.map((caller, column) => [caller, column] as const))('%s', (caller, column) => {
+    const rows = MATRIX.map((row) => [row[0], row[1], row[2], row[3 + column]] as const);
+    it.each(rows)('%s %s (%s) -> %s', async (method, path, target, status) => {
+      const allowed = status !== 403;
+      const { res, call, written } = await send(method, path, target, secrets[caller], allowed);
+      expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code: allowed ? undefined : 'FORBIDDEN' });
+      if (allowed) {
+        await call.check?.(res, caller);
+        expect(written).toBe(method === 'GET' ? 0 : 1);
+      } else {
+        expect(res.body.error.message).toEqual(expect.any(String));
+        expect(written).toBe(0);
+      }
+    });
+  });
+});
