@@ -53,6 +53,8 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/archive',                            'B',            403,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/restore',                            'A',            403,   200,   200,  200,    200],
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/restore',                            'B',            403,   200,   200,  403,    403],
+  // A:production here: the archived flag is on in the protected production, so restoring it needs an owner.
+  ['POST',   '/api/v1/projects/{project}/flags/{flag}/restore',                            'A:production', 403,   403,   200,  403,    200],
   ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'A:production', 200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/flags/{flag}/environments/{env}',                 'B',            200,   200,   200,  403,    403],
@@ -234,7 +236,13 @@ describe('admin API authorization matrix', () => {
       return { params: { flag }, check: (res) => expect(res.body).toMatchObject({ key: flag, archived: true }) };
     },
     'POST /api/v1/projects/{project}/flags/{flag}/restore': async (t, allowed) => {
-      const flag = allowed ? await newFlag(t.project!, true) : 'archived-flag';
+      const live = t.env === 'production';
+      let flag = live ? 'archived-live-flag' : 'archived-flag';
+      if (allowed) {
+        flag = await newFlag(t.project!);
+        if (live) await expectStatus(await owner().post(`/api/v1/projects/${t.project}/flags/${flag}/environments/production/toggle`, { on: true }), 200);
+        await expectStatus(await owner().post(`/api/v1/projects/${t.project}/flags/${flag}/archive`), 200);
+      }
       return { params: { flag }, check: (res) => expect(res.body).toMatchObject({ key: flag, archived: false }) };
     },
     'GET /api/v1/projects/{project}/flags/{flag}/environments/{env}': async () => ({
@@ -390,6 +398,9 @@ describe('admin API authorization matrix', () => {
       await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-flag/archive`), 200);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key: 'live-flag', kind: 'boolean' }), 201);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/live-flag/environments/production/toggle`, { on: true }), 200);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key: 'archived-live-flag', kind: 'boolean' }), 201);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-live-flag/environments/production/toggle`, { on: true }), 200);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-live-flag/archive`), 200);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/segments`, { key: 'fixture-segment', included: ['user-0'] }), 201);
       for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
     }

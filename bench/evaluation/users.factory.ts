@@ -16,6 +16,11 @@ const OTHER_COUNTRIES = ['JP', 'BR', 'IN', 'CN', 'MX', 'AR', 'ZA', 'NG', 'EG', '
 
 /** `count` random users: half in the W3 country list, a third enterprise, 10% @example.com. */
 export function benchUsers(count: number, seed = 42): BenchUser[] {
+  // Through JSON, as contexts arrive in a service: flat strings, not the ropes template literals build.
+  return JSON.parse(JSON.stringify(generate(count, seed))) as BenchUser[];
+}
+
+function generate(count: number, seed: number): BenchUser[] {
   const next = random(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join('');

@@ -1,4 +1,4 @@
-/** Field names whose values never enter audit payloads or logs. */
+/** Field names whose values never enter audit payloads (logs have REDACT_PATHS in libs/server). */
 /**
  * Matched against the field name with "-" and "_" removed. Not `key`: flags, projects and
  * variations are identified by keys, and those must stay readable in the audit trail.

@@ -1,4 +1,4 @@
-import { BadRequestError } from '@flagstream/errors';
+import { ValidationError } from '@flagstream/errors';
 
 /** Keyset pagination: `after` is the opaque cursor of the last item of the previous page. */
 export interface PageRequest {
@@ -39,7 +39,7 @@ export function decodeCursor<T extends string | number>(cursor: string, kind: Cu
   } catch {
     // fall through
   }
-  throw new BadRequestError('cursor is not valid; use the nextCursor of a previous page', [
+  throw new ValidationError('cursor is not valid; use the nextCursor of a previous page', [
     { path: 'cursor', message: 'not a cursor issued by this API' },
   ]);
 }

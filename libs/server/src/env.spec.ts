@@ -1,7 +1,7 @@
-import { COMMON_ENV, DEV_AUDIT_KEY, EnvValidationError, auditKeyFrom, loadEnv } from './env';
+import { AUDIT_ENV, COMMON_ENV, DEV_AUDIT_KEY, EnvValidationError, auditKeyFrom, loadEnv } from './env';
 
 describe('loadEnv', () => {
-  const spec = { ...COMMON_ENV, ADMIN_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4000, description: 'admin port' } } as const;
+  const spec = { ...COMMON_ENV, ...AUDIT_ENV, ADMIN_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4000, description: 'admin port' } } as const;
 
   it('applies defaults and coerces types', () => {
     const env = loadEnv(spec, { ADMIN_PORT: '4100' });

@@ -62,6 +62,10 @@ export const COMMON_ENV = {
   REDIS_URL: { type: 'string', format: 'uri', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis connection URL' },
   REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'flagstream:', description: 'prefix of every Redis key' },
   LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level' },
+} as const satisfies EnvSpec;
+
+/** The admin app's audit key (the only process that writes and verifies the chain). */
+export const AUDIT_ENV = {
   FLAGSTREAM_AUDIT_KEY: { type: 'string', minLength: 32, description: 'HMAC key of the audit hash chain (32+ characters); required in production' },
 } as const satisfies EnvSpec;
 

@@ -22,7 +22,7 @@ export function findUnsafeInput(value: unknown, path = '', depth = 0, out: Error
   }
   for (const key of Object.keys(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) out.push({ path: path || undefined, message: 'field names must not contain the NUL character (U+0000)' });
+    if (key.includes('\u0000')) out.push({ path: at.split('\u0000').join('\\u0000'), message: 'field names must not contain the NUL character (U+0000)' });
     else if (key === '__proto__' || (depth === 0 && (key === 'constructor' || key === 'prototype'))) out.push({ path: at, message: 'unknown field' });
     else findUnsafeInput((value as Record<string, unknown>)[key], at, depth + 1, out);
   }

@@ -118,6 +118,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     if (options !== undefined && options.kind !== undefined && options.kind !== flag.kind) {
       return errorResult(flag.key, 'TYPE_MISMATCH', `flag "${flag.key}" is of kind ${flag.kind}, not ${options.kind}`, options.defaultValue ?? null);
     }
+    if (options === undefined && flag.fixedResult !== null) return flag.fixedResult;
     let result: EvaluationResultV1;
     nextEvaluationPass();
     try {
@@ -142,6 +143,10 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     const out = new Array<EvaluationResultV1>(list.length);
     for (let i = 0; i < list.length; i++) {
       const flag = list[i]!;
+      if (flag.fixedResult !== null) {
+        out[i] = flag.fixedResult;
+        continue;
+      }
       try {
         out[i] = flag.evaluate(ctx, 0, this);
       } catch (error) {

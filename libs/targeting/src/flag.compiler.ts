@@ -78,6 +78,9 @@ interface CompiledPrerequisite {
 
 /** A flag compiled for one environment; `evaluate` never allocates except on errors. */
 export class CompiledFlag {
+  /** The result when it does not depend on the context (broken, off or static), else null. */
+  readonly fixedResult: EvaluationResultV1 | null;
+
   constructor(
     readonly key: string,
     readonly kind: FlagKind,
@@ -94,7 +97,9 @@ export class CompiledFlag {
     private readonly prerequisites: readonly CompiledPrerequisite[],
     private readonly rules: readonly CompiledRule[],
     private readonly defaultServe: CompiledServe | null,
-  ) {}
+  ) {
+    this.fixedResult = broken ?? (on ? staticResult : offResult);
+  }
 
   evaluate(context: Context, depth: number, source: PrerequisiteSource): EvaluationResultV1 {
     if (this.broken !== null) return this.broken;

@@ -2,6 +2,7 @@ export { compile, EnvironmentEvaluator } from './environment.evaluator';
 export type { CompileProblem, EvaluateAllOptions, EvaluateOptions, SnapshotPatch } from './environment.evaluator';
 export { validateFlag, validateFlagDefinition, validateFlagEnvironment } from './flag.validator';
 export type { KnownEnvironmentEntities, KnownEntitiesByEnvironment } from './flag.validator';
+export type { KnownFlags } from './flag.checker';
 export { validateSegment } from './segment.validator';
 export { BUCKET_SCALE, bucketOf, hashToBucket } from './bucket.hash';
 export { murmur3 } from './murmur3.hash';

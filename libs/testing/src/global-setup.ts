@@ -10,7 +10,9 @@ import { TEST_POSTGRES_URL, databaseUrl, uniqueId } from './test-env';
  * template's name through FLAGSTREAM_TEMPLATE_DATABASE; global teardown drops it.
  */
 export default async function globalSetup(): Promise<void> {
-  if (process.env.FLAGSTREAM_TEMPLATE_DATABASE) return; // both projects of one run share it
+  // Both projects of one run share one template; jest calls each project's setup in this process.
+  const run = globalThis as { flagstreamTemplate?: string };
+  if (run.flagstreamTemplate) return;
   const name = `flagstream_tpl_${uniqueId()}`;
   const client = new Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
@@ -20,5 +22,6 @@ export default async function globalSetup(): Promise<void> {
     await client.end();
   }
   await migrate(databaseUrl(name));
+  run.flagstreamTemplate = name;
   process.env.FLAGSTREAM_TEMPLATE_DATABASE = name;
 }

@@ -3,9 +3,10 @@ import { TEST_POSTGRES_URL } from './test-env';
 
 /** Drops this run's template database. */
 export default async function globalTeardown(): Promise<void> {
-  const name = process.env.FLAGSTREAM_TEMPLATE_DATABASE;
+  const run = globalThis as { flagstreamTemplate?: string };
+  const name = run.flagstreamTemplate;
   if (!name) return;
-  delete process.env.FLAGSTREAM_TEMPLATE_DATABASE;
+  delete run.flagstreamTemplate;
   const client = new Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {

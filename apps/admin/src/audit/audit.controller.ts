@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { BadRequestError } from '@flagstream/errors';
+import { ValidationError } from '@flagstream/errors';
 import type { Store } from '@flagstream/persistence';
 import { KEY_PATTERN } from '@flagstream/protocol';
 import { Writer } from '../auth/current.decorator';
@@ -33,7 +33,7 @@ export class AuditController {
   @Requires('viewer')
   query(@Query() q: AuditQueryDto, @Writer() w: WriteContext) {
     if (q.since && q.until && new Date(q.since) >= new Date(q.until)) {
-      throw new BadRequestError('since must be earlier than until', [{ path: 'since', message: `${q.since} is not before ${q.until}` }]);
+      throw new ValidationError('since must be earlier than until', [{ path: 'since', message: `${q.since} is not before ${q.until}` }]);
     }
     const scope = w.principal.projectKey;
     return this.store.read.audit.query({

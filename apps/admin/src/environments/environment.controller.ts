@@ -54,7 +54,8 @@ export class EnvironmentController {
         if (!flag.archived) changes.push({ type: 'flag.upsert', flag: flagSnapshot(flag, settings) });
       }
       for (const segment of await tx.segments.listAll(project.id)) changes.push({ type: 'segment.upsert', segment: segmentSnapshot(segment) });
-      const view = present.environment(env, parent?.key ?? null);
+      // The change below gives the new environment its first revision when there is anything to stream.
+      const view = { ...present.environment(env, parent?.key ?? null), revision: changes.length ? 1 : 0 };
       return {
         result: view,
         project: project.key,
@@ -62,13 +63,13 @@ export class EnvironmentController {
         audit: { action: 'environment.created', target: { type: 'environment', key: env.key }, project: project.key, environment: env.key, after: view },
       };
     });
-    res.status(201).setHeader('ETag', `"${view.version}"`);
+    // No ETag on environment bodies: they carry the revision, which changes without the version.
+    res.status(201);
     return view;
   }
 
   @Get(':env')
   @Requires('viewer')
-  // No ETag here: the body carries the revision, which changes without the version changing.
   async get(@Param('project', KeyPipe) projectKey: string, @Param('env', KeyPipe) envKey: string) {
     const project = await mustProject(this.store.read, projectKey);
     const env = await mustEnvironment(this.store.read, project, envKey);
@@ -84,7 +85,6 @@ export class EnvironmentController {
     @Body() dto: UpdateEnvironmentDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Writer() w: WriteContext,
-    @Res({ passthrough: true }) res: Response,
   ) {
     const expected = expectedVersion(ifMatch, dto.version);
     const view = await this.changes.write(w, async (tx) => {
@@ -105,7 +105,6 @@ export class EnvironmentController {
       const after = present.environment(updated, parentKey);
       return { result: after, audit: { action: 'environment.updated', target: { type: 'environment', key: envKey }, project: projectKey, environment: envKey, before, after } };
     });
-    res.setHeader('ETag', `"${view.version}"`);
     return view;
   }
 

@@ -104,10 +104,8 @@ export class FlagService {
       const flag = await mustFlag(tx, project, flagKey, true);
       const before = present.flag(flag);
       if (flag.archived === archived) return { result: before, audit: null };
-      if (archived) {
-        await this.refuseIfPrerequisite(tx, project, flag);
-        await this.refuseIfLiveInProtected(w, tx, project, flag);
-      }
+      if (archived) await this.refuseIfPrerequisite(tx, project, flag);
+      await this.refuseIfLiveInProtected(w, tx, project, flag, archived ? 'archiving' : 'restoring');
       flag.archived = archived;
       const saved = await tx.flags.save(flag);
       const environments: EnvironmentChanges[] = archived
@@ -216,12 +214,12 @@ export class FlagService {
     if (problems.length) throw new ValidationError('the new variations would break flag settings that use the old ones', problems);
   }
 
-  /** Archiving takes the flag out of every stream: where it is on in a protected environment, that needs an owner. */
-  private async refuseIfLiveInProtected(w: WriteContext, tx: Repositories, project: ProjectEntity, flag: FlagEntity): Promise<void> {
+  /** Archiving or restoring changes what a protected environment serves where the flag is on there: owners only. */
+  private async refuseIfLiveInProtected(w: WriteContext, tx: Repositories, project: ProjectEntity, flag: FlagEntity, what: 'archiving' | 'restoring'): Promise<void> {
     if (ROLE_RANK[w.principal.role] >= ROLE_RANK.owner) return;
     for (const env of await tx.environments.listAll(project.id)) {
       if (env.protected && (await this.mustSettings(tx, flag, env)).on) {
-        throw new ForbiddenError(`flag "${flag.key}" is on in protected environment "${env.key}": archiving it needs the owner role`);
+        throw new ForbiddenError(`flag "${flag.key}" is on in protected environment "${env.key}": ${what} it needs the owner role`);
       }
     }
   }
