@@ -55,7 +55,7 @@ module.exports = {
       from: { path: '^libs/(targeting|protocol)/src/', pathNot: '\\.spec\\.ts$' },
       to: {
         dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
-        pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats)/',
+        pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats|canonicalize|@noble/hashes)/',
       },
     },
   ],

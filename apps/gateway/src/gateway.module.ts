@@ -1,10 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
+import type { GatewayRuntime } from './gateway.runtime';
+import { GATEWAY_RUNTIME } from './gateway.tokens';
+import { OfrepController } from './ofrep/ofrep.controller';
+import { SdkStreamController } from './sse/sdk-stream.controller';
 
-/** The gateway process. Today it serves health and metrics; its features arrive with their issues. */
+/** The SDK-facing edge: SSE streams, OFREP, acknowledgements; health and metrics. */
 @Module({})
 export class GatewayModule {
-  static forRoot(platform: PlatformOptions): DynamicModule {
-    return { module: GatewayModule, imports: [PlatformModule.forRoot(platform)] };
+  static forRoot(platform: PlatformOptions, runtime?: GatewayRuntime): DynamicModule {
+    if (!runtime) return { module: GatewayModule, imports: [PlatformModule.forRoot(platform)] };
+    return {
+      module: GatewayModule,
+      imports: [PlatformModule.forRoot(platform)],
+      controllers: [SdkStreamController, OfrepController],
+      providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }],
+    };
   }
 }

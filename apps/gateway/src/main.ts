@@ -3,33 +3,62 @@ import { NestFactory } from '@nestjs/core';
 import { Store } from '@flagstream/persistence';
 import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { GatewayModule } from './gateway.module';
+import { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_ENV } from './gateway.env';
 
 async function main(): Promise<void> {
   const env = loadEnv(GATEWAY_ENV);
   const logger = createLogger('gateway', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
-  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 4, applicationName: 'flagstream-gateway' });
+  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 8, applicationName: 'flagstream-gateway' });
   const redis = createRedis(env.REDIS_URL, 'flagstream-gateway');
-  await redis.connect();
+  const blockingRedis = createRedis(env.REDIS_URL, 'flagstream-gateway-reader');
+  await Promise.all([redis.connect(), blockingRedis.connect()]);
+  const registry = createMetricsRegistry('gateway');
+  const runtime = new GatewayRuntime({
+    store,
+    redis,
+    blockingRedis,
+    logger,
+    registry,
+    config: {
+      keyPrefix: env.REDIS_KEY_PREFIX,
+      heartbeatMs: env.GATEWAY_HEARTBEAT_MS,
+      retryMs: env.GATEWAY_RETRY_MS,
+      backlogSize: env.GATEWAY_BACKLOG,
+      maxBufferedBytes: env.GATEWAY_MAX_BUFFER_BYTES,
+      maxConnectionsPerKey: env.GATEWAY_MAX_CONNECTIONS_PER_KEY,
+      requestsPerSecondPerKey: env.GATEWAY_RATE_PER_KEY,
+      revocationCheckMs: 1000,
+      resyncMs: env.GATEWAY_RESYNC_MS,
+      publicUrl: (env.GATEWAY_PUBLIC_URL ?? `http://localhost:${env.GATEWAY_PORT}`).replace(/\/$/, ''),
+    },
+  });
+  runtime.start();
   const app = await NestFactory.create(
-    GatewayModule.forRoot({
-      logger,
-      registry: createMetricsRegistry('gateway'),
-      checks: [
-        { name: 'postgres', check: () => store.ping() },
-        { name: 'redis', check: async () => void (await redis.ping()) },
-      ],
-    }),
+    GatewayModule.forRoot(
+      {
+        logger,
+        registry,
+        checks: [
+          { name: 'postgres', check: () => store.ping() },
+          { name: 'redis', check: async () => void (await redis.ping()) },
+        ],
+      },
+      runtime,
+    ),
     { bufferLogs: true, bodyParser: false },
   );
-  configureHttpApp(app, { logger });
+  configureHttpApp(app, { logger, bodyLimit: '64kb' });
+  app.enableCors({ origin: true, exposedHeaders: ['ETag'], allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match', 'Last-Event-ID'] });
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
   logger.info({ port: env.GATEWAY_PORT }, 'gateway listening');
   onShutdown(
     async () => {
+      await runtime.stop();
       await app.close();
       redis.disconnect();
+      blockingRedis.disconnect();
       await store.close();
     },
     (m) => logger.info(m),

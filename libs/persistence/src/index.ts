@@ -11,3 +11,5 @@ export * from './repositories/outbox.repository';
 export * from './repositories/project.repository';
 export * from './repositories/segment.repository';
 export * from './outbox-drain';
+export * from './repositories/snapshot.repository';
+export * from './snapshot.mapper';

@@ -7,6 +7,7 @@ import { FlagRepository } from './repositories/flag.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { SegmentRepository } from './repositories/segment.repository';
+import { SnapshotRepository } from './repositories/snapshot.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -17,6 +18,7 @@ export class Repositories {
   readonly credentials: CredentialRepository;
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
+  readonly snapshots: SnapshotRepository;
 
   constructor(em: EntityManager, auditKey: string | undefined) {
     this.projects = new ProjectRepository(em);
@@ -26,6 +28,7 @@ export class Repositories {
     this.credentials = new CredentialRepository(em);
     this.audit = new AuditRepository(em, auditKey);
     this.outbox = new OutboxRepository(em);
+    this.snapshots = new SnapshotRepository(em);
   }
 }
 
@@ -62,6 +65,14 @@ export class Store {
   /** Runs `work` in one READ COMMITTED transaction: all of it commits, or none of it. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
     return this.ds.transaction((em) => work(new Repositories(em, this.auditKey)));
+  }
+
+  /** Runs `work` in a read-only REPEATABLE READ transaction: one consistent view of the data. */
+  snapshot<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.ds.transaction('REPEATABLE READ', async (em) => {
+      await em.query('SET TRANSACTION READ ONLY');
+      return work(new Repositories(em, this.auditKey));
+    });
   }
 
   async ping(): Promise<void> {

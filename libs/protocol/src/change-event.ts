@@ -36,3 +36,12 @@ export interface ChangeEventV1 {
 export function changeStreamKey(prefix: string, environmentId: string): string {
   return `${prefix}changes:${environmentId}`;
 }
+
+/** How long propagation receipts are kept in Redis. */
+export const RECEIPT_TTL_SECONDS = 86_400;
+
+/** Redis keys of one revision's propagation receipts (written by gateways, read by the admin API). */
+export function receiptKeys(prefix: string, environmentId: string, revision: number): { counts: string; latencies: string } {
+  const base = `${prefix}receipts:${environmentId}:${revision}`;
+  return { counts: base, latencies: `${base}:ms` };
+}

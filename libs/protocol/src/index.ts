@@ -1,2 +1,4 @@
 export * from './flags';
 export * from './change-event';
+export * from './sdk-stream';
+export * from './state-hash';

@@ -1,0 +1,1 @@
+export const GATEWAY_RUNTIME = Symbol('GATEWAY_RUNTIME');

@@ -1,0 +1,124 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { EvaluationResultV1 } from '@flagstream/protocol';
+import { GATEWAY_RUNTIME } from '../gateway.tokens';
+import type { GatewayRuntime } from '../gateway.runtime';
+import type { SdkPrincipal } from '../auth/sdk-key.auth';
+import { SseConnection } from '../sse/sse-connection';
+import type { EnvironmentHub } from '../stream/environment-hub';
+import { OfrepEventsSubscriber } from './ofrep-events.subscriber';
+import { OfrepError, OfrepExceptionFilter } from './ofrep.error';
+
+/** OFREP (open-feature/protocol service/openapi.yaml), on this environment's live state. */
+@Controller('ofrep/v1')
+@UseFilters(OfrepExceptionFilter)
+export class OfrepController {
+  constructor(@Inject(GATEWAY_RUNTIME) private readonly runtime: GatewayRuntime) {}
+
+  @Post('evaluate/flags/:key')
+  @HttpCode(200)
+  async evaluateOne(@Req() req: Request, @Param('key') key: string, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const { principal, hub } = await this.prepare(req);
+    const context = contextOf(body, key);
+    const result = this.evaluate(hub, principal, key, context);
+    if (result.reason === 'ERROR') {
+      const status = result.errorCode === 'FLAG_NOT_FOUND' ? 404 : 400;
+      res.status(status);
+      return failure(result);
+    }
+    return success(result);
+  }
+
+  @Post('evaluate/flags')
+  @HttpCode(200)
+  async evaluateAll(@Req() req: Request, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const { principal, hub } = await this.prepare(req);
+    const context = contextOf(body);
+    const etag = `"${hub.revision}-${createHash('sha256').update(canonicalize(context) ?? '{}').update(principal.kind).digest('base64url').slice(0, 16)}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304);
+      return undefined;
+    }
+    const flags = hub.evaluator().evaluateAll(context, { clientVisibleOnly: principal.kind === 'client' }).map((r) => (r.reason === 'ERROR' ? failure(r) : success(r)));
+    const key = encodeURIComponent(keyOfRequest(req));
+    return {
+      flags,
+      metadata: { environment: hub.environment, revision: hub.revision },
+      eventStreams: [{ type: 'sse', url: `${this.runtime.deps.config.publicUrl}/ofrep/v1/events?key=${key}`, inactivityDelaySec: 120 }],
+    };
+  }
+
+  /** The event stream the bulk response advertises: `refetchEvaluation` on every revision. */
+  @Get('events')
+  async events(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const { principal, hub } = await this.prepare(req);
+    const { config } = this.runtime.deps;
+    const conn = new SseConnection(principal.keyId, res, { maxBufferedBytes: config.maxBufferedBytes, retryMs: config.retryMs });
+    let release: () => void;
+    try {
+      release = this.runtime.connections.add(conn);
+    } catch (e) {
+      conn.close('limit');
+      throw e;
+    }
+    const sub = new OfrepEventsSubscriber(conn);
+    hub.subscribers.add(sub);
+    this.runtime.sse.add(conn);
+    conn.onClose(() => {
+      hub.subscribers.delete(sub);
+      this.runtime.sse.delete(conn);
+      release();
+    });
+  }
+
+  private async prepare(req: Request): Promise<{ principal: SdkPrincipal; hub: EnvironmentHub }> {
+    const principal = await this.runtime.auth.authenticate(sourcesOf(req)).catch((e: unknown) => {
+      throw OfrepError.fromAuth(e);
+    });
+    const retryAfter = this.runtime.rateLimit(principal.keyId);
+    if (retryAfter !== null) throw new OfrepError(429, { errorCode: 'GENERAL', errorDetails: 'rate limit exceeded' }, { 'Retry-After': String(retryAfter) });
+    return { principal, hub: await this.runtime.hubs.acquire(principal.environmentId) };
+  }
+
+  private evaluate(hub: EnvironmentHub, principal: SdkPrincipal, key: string, context: Record<string, unknown>): EvaluationResultV1 {
+    const flag = hub.flag(key);
+    if (principal.kind === 'client' && flag && !flag.clientVisible) {
+      return { key, value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag "${key}" was not found` };
+    }
+    return hub.evaluator().evaluate(key, context);
+  }
+}
+
+function sourcesOf(req: Request) {
+  const apiKey = req.headers['x-api-key'];
+  return { authorization: req.headers.authorization, apiKey: typeof apiKey === 'string' ? apiKey : undefined, query: req.query.key };
+}
+
+function keyOfRequest(req: Request): string {
+  const auth = req.headers.authorization?.trim() ?? '';
+  if (auth) return auth.replace(/^Bearer\s+/i, '');
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string') return apiKey;
+  return typeof req.query.key === 'string' ? req.query.key : '';
+}
+
+/** The request's `context`: a JSON object, required by OFREP (400 INVALID_CONTEXT otherwise). */
+function contextOf(body: unknown, key?: string): Record<string, unknown> {
+  const context = (body as { context?: unknown } | null)?.context;
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    throw new OfrepError(400, { ...(key ? { key } : {}), errorCode: 'INVALID_CONTEXT', errorDetails: 'the request body must be {"context": {...}} with a JSON object' });
+  }
+  return context as Record<string, unknown>;
+}
+
+function success(r: EvaluationResultV1) {
+  return { key: r.key, value: r.value, reason: r.reason, ...(r.variation !== undefined ? { variant: r.variation } : {}), metadata: r.ruleId ? { ruleId: r.ruleId } : {} };
+}
+
+function failure(r: EvaluationResultV1) {
+  return { key: r.key, errorCode: r.errorCode ?? 'GENERAL', errorDetails: r.errorMessage ?? 'evaluation failed' };
+}

@@ -1,0 +1,78 @@
+import { SDK_STREAM_VERSION, type EvaluatedFlagV1, type EvaluationResultV1 } from '@flagstream/protocol';
+import { sseFrame, type EnvironmentHub, type HubSubscriber, type PublishedPatch } from '../stream/environment-hub';
+import type { SseConnection } from './sse-connection';
+
+export function evaluated(r: EvaluationResultV1): EvaluatedFlagV1 {
+  const out: EvaluatedFlagV1 = { value: r.value, reason: r.reason };
+  if (r.variation !== undefined) out.variant = r.variation;
+  if (r.errorCode !== undefined) out.errorCode = r.errorCode;
+  return out;
+}
+
+function same(a: EvaluatedFlagV1 | undefined, b: EvaluatedFlagV1): boolean {
+  return !!a && a.variant === b.variant && a.reason === b.reason && a.errorCode === b.errorCode && JSON.stringify(a.value) === JSON.stringify(b.value);
+}
+
+/**
+ * A client key's (browser) stream: values of client-visible flags for one context, evaluated
+ * here, never rules. After a change, only the flags whose value changed for this context.
+ */
+export class EvaluatedStreamSubscriber implements HubSubscriber {
+  private sent = new Map<string, EvaluatedFlagV1>();
+
+  constructor(
+    private readonly hub: EnvironmentHub,
+    private readonly conn: SseConnection,
+    private readonly context: Record<string, unknown>,
+    private readonly clientVisibleOnly: boolean,
+  ) {}
+
+  get keyId(): string {
+    return this.conn.keyId;
+  }
+
+  start(): void {
+    this.sendSnapshot();
+  }
+
+  onPatch(patch: PublishedPatch): void {
+    const evaluator = this.hub.evaluator();
+    const changed: Record<string, EvaluatedFlagV1> = {};
+    const removed: string[] = [];
+    // A segment change can move any flag; otherwise only the changed flags can.
+    const candidates = patch.segmentsChanged ? evaluator.flagKeys() : [...patch.changedFlags];
+    for (const key of candidates) {
+      const source = this.hub.flag(key);
+      if (!source || (this.clientVisibleOnly && !source.clientVisible)) {
+        if (this.sent.delete(key)) removed.push(key);
+        continue;
+      }
+      const now = evaluated(evaluator.evaluate(key, this.context));
+      if (!same(this.sent.get(key), now)) {
+        changed[key] = now;
+        this.sent.set(key, now);
+      }
+    }
+    if (!removed.length && !Object.keys(changed).length) return;
+    this.conn.write(sseFrame('patch', patch.revision, { v: SDK_STREAM_VERSION, revision: patch.revision, flags: changed, removed }));
+  }
+
+  onReset(): void {
+    this.sendSnapshot();
+  }
+
+  close(reason: string): void {
+    this.conn.close(reason);
+  }
+
+  private sendSnapshot(): void {
+    const flags: Record<string, EvaluatedFlagV1> = {};
+    this.sent = new Map();
+    for (const r of this.hub.evaluator().evaluateAll(this.context, { clientVisibleOnly: this.clientVisibleOnly })) {
+      const e = evaluated(r);
+      flags[r.key] = e;
+      this.sent.set(r.key, e);
+    }
+    this.conn.write(sseFrame('snapshot', this.hub.revision, { v: SDK_STREAM_VERSION, revision: this.hub.revision, flags }));
+  }
+}

@@ -1,0 +1,65 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Redis } from 'ioredis';
+import { Store } from '@flagstream/persistence';
+import { configureHttpApp, createLogger, createMetricsRegistry } from '@flagstream/server';
+import { TEST_REDIS_URL } from '@flagstream/testing';
+import { GatewayModule } from '../../apps/gateway/src/gateway.module';
+import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
+import type { AdminHarness } from './admin-harness';
+
+export interface GatewayHarness {
+  url: string;
+  runtime: GatewayRuntime;
+  app: INestApplication;
+  close(): Promise<void>;
+}
+
+/** Boots the real gateway module on an ephemeral port, on the admin harness's database and Redis prefix. */
+export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}): Promise<GatewayHarness> {
+  const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4 });
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+  const blockingRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const logger = createLogger('gateway-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const registry = createMetricsRegistry('gateway');
+  const runtime = new GatewayRuntime({
+    store,
+    redis,
+    blockingRedis,
+    logger,
+    registry,
+    config: {
+      keyPrefix: admin.prefix,
+      heartbeatMs: 15000,
+      retryMs: 500,
+      backlogSize: 100,
+      maxBufferedBytes: 1 << 20,
+      maxConnectionsPerKey: 100,
+      requestsPerSecondPerKey: 1000,
+      revocationCheckMs: 200,
+      resyncMs: 1000,
+      publicUrl: 'http://gateway.test',
+      ...overrides,
+    },
+  });
+  runtime.start();
+  const app = await NestFactory.create(
+    GatewayModule.forRoot({ logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] }, runtime),
+    { logger: false, bodyParser: false },
+  );
+  configureHttpApp(app, { logger, bodyLimit: '64kb' });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    runtime,
+    app,
+    async close() {
+      await runtime.stop();
+      await app.close();
+      redis.disconnect();
+      blockingRedis.disconnect();
+      await store.close();
+    },
+  };
+}
