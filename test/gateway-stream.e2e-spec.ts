@@ -92,7 +92,7 @@ describe('gateway SSE streams', () => {
   it('accepts the bare key, and refuses bad keys and client keys without leaking detail', async () => {
     const bare = await sse('/sdk/v1/stream', { Authorization: serverKey });
     expect((await bare.next()).event).toBe('snapshot');
-    for (const headers of [{}, { Authorization: 'Bearer fs_server_nope' }, { Authorization: 'Bearer ' + 'x'.repeat(500) }]) {
+    for (const headers of [{}, { Authorization: 'Bearer fs_server_nope' }, { Authorization: 'Bearer ' + 'x'.repeat(500) }] as Array<Record<string, string>>) {
       const res = await fetch(`${gw.url}/sdk/v1/stream`, { headers });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { message: string } }).error.message).toBe('missing or invalid SDK key');

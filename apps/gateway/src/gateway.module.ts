@@ -3,6 +3,7 @@ import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import type { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_RUNTIME } from './gateway.tokens';
 import { OfrepController } from './ofrep/ofrep.controller';
+import { SdkSocketGateway } from './socket/sdk-socket.gateway';
 import { SdkStreamController } from './sse/sdk-stream.controller';
 
 /** The SDK-facing edge: SSE streams, OFREP, acknowledgements; health and metrics. */
@@ -14,7 +15,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [PlatformModule.forRoot(platform)],
       controllers: [SdkStreamController, OfrepController],
-      providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }],
+      providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }, SdkSocketGateway],
     };
   }
 }

@@ -1,6 +1,12 @@
 import { SDK_STREAM_VERSION, type EvaluatedFlagV1, type EvaluationResultV1 } from '@flagstream/protocol';
-import { sseFrame, type EnvironmentHub, type HubSubscriber, type PublishedPatch } from '../stream/environment-hub';
-import type { SseConnection } from './sse-connection';
+import type { EnvironmentHub, HubSubscriber, PublishedPatch } from '../stream/environment-hub';
+
+/** Where evaluated messages go: an SSE response or a socket. */
+export interface MessageSink {
+  readonly keyId: string;
+  send(event: 'snapshot' | 'patch', revision: number, payload: unknown): void;
+  close(reason: string): void;
+}
 
 export function evaluated(r: EvaluationResultV1): EvaluatedFlagV1 {
   const out: EvaluatedFlagV1 = { value: r.value, reason: r.reason };
@@ -22,7 +28,7 @@ export class EvaluatedStreamSubscriber implements HubSubscriber {
 
   constructor(
     private readonly hub: EnvironmentHub,
-    private readonly conn: SseConnection,
+    private readonly conn: MessageSink,
     private readonly context: Record<string, unknown>,
     private readonly clientVisibleOnly: boolean,
   ) {}
@@ -54,7 +60,7 @@ export class EvaluatedStreamSubscriber implements HubSubscriber {
       }
     }
     if (!removed.length && !Object.keys(changed).length) return;
-    this.conn.write(sseFrame('patch', patch.revision, { v: SDK_STREAM_VERSION, revision: patch.revision, flags: changed, removed }));
+    this.conn.send('patch', patch.revision, { v: SDK_STREAM_VERSION, revision: patch.revision, flags: changed, removed });
   }
 
   onReset(): void {
@@ -73,6 +79,6 @@ export class EvaluatedStreamSubscriber implements HubSubscriber {
       flags[r.key] = e;
       this.sent.set(r.key, e);
     }
-    this.conn.write(sseFrame('snapshot', this.hub.revision, { v: SDK_STREAM_VERSION, revision: this.hub.revision, flags }));
+    this.conn.send('snapshot', this.hub.revision, { v: SDK_STREAM_VERSION, revision: this.hub.revision, flags });
   }
 }

@@ -1,5 +1,7 @@
 import type { Response } from 'express';
 import type { Connection } from '../auth/connection.registry';
+import { sseFrame } from '../stream/environment-hub';
+import type { MessageSink } from './evaluated-stream.subscriber';
 
 export interface SseLimits {
   /** Bytes queued in the socket beyond which the client is dropped (it will resume). */
@@ -11,7 +13,7 @@ export interface SseLimits {
  * One SSE response: the headers proxies need (no buffering, no caching), a `retry:` hint,
  * writes that drop a client whose socket buffer outgrows the bound instead of growing memory.
  */
-export class SseConnection implements Connection {
+export class SseConnection implements Connection, MessageSink {
   readonly transport = 'sse' as const;
   private closed = false;
   private readonly closeHandlers: Array<() => void> = [];
@@ -51,6 +53,10 @@ export class SseConnection implements Connection {
       return;
     }
     this.res.write(chunk);
+  }
+
+  send(event: 'snapshot' | 'patch', revision: number, payload: unknown): void {
+    this.write(sseFrame(event, revision, payload));
   }
 
   heartbeat(): void {

@@ -22,6 +22,18 @@ export function parseContextParam(raw: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** A context given as an object (socket.io handshake); absent means `{}`. */
+export function parseContextObject(value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError('context is not valid', [{ path: 'context', message: 'must be a JSON object' }]);
+  }
+  if (JSON.stringify(value).length > MAX_CONTEXT_BYTES) {
+    throw new ValidationError('context is not valid', [{ path: 'context', message: `must be at most ${MAX_CONTEXT_BYTES} bytes of JSON` }]);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** `Last-Event-ID` (or `?lastEventId=`): a revision, or null (send a snapshot) when absent or unusable. */
 export function parseLastEventId(raw: unknown): number | null {
   if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw.trim())) return null;
