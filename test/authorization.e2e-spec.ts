@@ -1,4 +1,5 @@
 import type { Response } from 'supertest';
+import { receiptKeys } from '@flagstream/protocol';
 import { createProject, createToken, startAdmin, type AdminHarness } from './support/admin-harness';
 
 /**
@@ -33,6 +34,8 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/environments',                                    'A',            403,   403,   201,  403,    201],
   ['POST',   '/api/v1/projects/{project}/environments',                                    'B',            403,   403,   201,  403,    403],
   ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/revisions/{revision}/propagation', 'A',        200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/revisions/{revision}/propagation', 'B',        200,   200,   200,  403,    403],
   ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'A:production', 200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/environments/{env}',                              'B',            200,   200,   200,  403,    403],
   ['PATCH',  '/api/v1/projects/{project}/environments/{env}',                              'A',            403,   403,   200,  403,    200],
@@ -190,6 +193,21 @@ describe('admin API authorization matrix', () => {
     'POST /api/v1/projects/{project}/environments': async () => {
       const key = unique('env');
       return { params: {}, body: { key, name: key }, check: (res) => expect(res.body).toMatchObject({ key, protected: false, version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}/environments/{env}/revisions/{revision}/propagation': async (t) => {
+      // What gateways would have written for revision 1 of this environment.
+      const [env] = await h.db.query<{ id: string }>(
+        'SELECT e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.key = $1 AND e.key = $2',
+        [t.project, t.env],
+      );
+      const keys = receiptKeys(h.prefix, env.id, 1);
+      await h.redis.hset(keys.counts, { connected: '4', acknowledged: '3' });
+      await h.redis.del(keys.latencies);
+      await h.redis.rpush(keys.latencies, '12', '5', '40');
+      return {
+        params: { env: t.env!, revision: '1' },
+        check: (res) => expect(res.body).toMatchObject({ revision: 1, connected: 4, acknowledged: 3, ratio: 0.75, latencyMs: { p50: 12, p99: 40, max: 40 } }),
+      };
     },
     'GET /api/v1/projects/{project}/environments/{env}': async (t) => ({
       params: { env: t.env! },

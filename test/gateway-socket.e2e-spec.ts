@@ -102,6 +102,14 @@ describe('gateway socket.io namespace /sdk', () => {
     expect(latencies).toHaveLength(Number(counts.acknowledged));
     expect(latencies.every((ms) => ms >= 0 && ms < 5000)).toBe(true);
     expect(snap.revision).toBe(patch.revision - 1);
+
+    const report = await eventually(async () => {
+      const res = await api.get(`${P}/environments/staging/revisions/${patch.revision}/propagation`);
+      return res.status === 200 && res.body.acknowledged >= 1 ? res.body : undefined;
+    });
+    expect(report).toMatchObject({ revision: patch.revision, acknowledged: Number(counts.acknowledged) });
+    expect(report.summary).toMatch(new RegExp(`^revision ${patch.revision} reached [0-9.]+% of [0-9,]+ SDKs; p50 \\d+ ms, p99 \\d+ ms after commit$`));
+    expect((await api.get(`${P}/environments/staging/revisions/999999/propagation`)).status).toBe(404);
   });
 
   it('disconnects a socket within a second of its key being revoked', async () => {

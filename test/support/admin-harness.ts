@@ -8,6 +8,7 @@ import { createLogger, createMetricsRegistry } from '@flagstream/server';
 import { TEST_REDIS_URL, createTestDatabase, uniqueId, type TestDatabase } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
+import { PropagationReader } from '../../apps/admin/src/propagation/propagation.reader';
 
 export const TEST_AUDIT_KEY = 'test-audit-key-0123456789abcdef0123456789';
 
@@ -61,6 +62,7 @@ export async function startAdmin(options: { bodyLimit?: string } = {}): Promise<
     {
       store,
       relay,
+      propagation: new PropagationReader(redis, prefix),
       platform: {
         logger,
         registry: createMetricsRegistry('admin'),

@@ -12,6 +12,9 @@ import { EnvironmentController } from './environments/environment.controller';
 import { FlagController } from './flags/flag.controller';
 import { FlagService } from './flags/flag.service';
 import { ProjectController } from './projects/project.controller';
+import { PropagationController } from './propagation/propagation.controller';
+import type { PropagationReader } from './propagation/propagation.reader';
+import { PROPAGATION } from './propagation/propagation.tokens';
 import { SdkKeyController } from './sdk-keys/sdk-key.controller';
 import { SegmentController } from './segments/segment.controller';
 import { TokenController } from './tokens/token.controller';
@@ -19,6 +22,7 @@ import { TokenController } from './tokens/token.controller';
 export interface AdminDeps {
   store: Store;
   relay: Pick<ChangeRelay, 'kick'>;
+  propagation: PropagationReader;
   platform: PlatformOptions;
 }
 
@@ -28,10 +32,11 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
+        { provide: PROPAGATION, useValue: deps.propagation },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         ChangeService,

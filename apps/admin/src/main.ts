@@ -5,6 +5,7 @@ import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWit
 import { createAdminApp } from './admin.app';
 import { ADMIN_ENV } from './admin.env';
 import { firstStart, type FirstStartResult } from './bootstrap/first-start';
+import { PropagationReader } from './propagation/propagation.reader';
 
 /**
  * `node main.js` serves the admin API. `node main.js prepare` only creates and migrates the
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     {
       store,
       relay,
+      propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,
         registry: createMetricsRegistry('admin'),

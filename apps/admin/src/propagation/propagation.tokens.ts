@@ -1,0 +1,2 @@
+export const PROPAGATION = Symbol('PROPAGATION');
+export type { PropagationReport } from './propagation.reader';
