@@ -179,6 +179,45 @@ describe('gateway SSE streams', () => {
     new LocalState(next);
   });
 
+  it('limits streams per key (429), sends heartbeats, takes acks, and exposes metrics', async () => {
+    const small = await startGateway(h, { maxConnectionsPerKey: 2, heartbeatMs: 100 });
+    try {
+      const a = await sse('/sdk/v1/stream', { Authorization: `Bearer ${serverKey}` }, small.url);
+      const b = await sse('/sdk/v1/stream', { Authorization: `Bearer ${serverKey}` }, small.url);
+      const snap = parse<SnapshotMessageV1>(await a.next());
+      await b.next();
+      const third = await fetch(`${small.url}/sdk/v1/stream`, { headers: { Authorization: `Bearer ${serverKey}` } });
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_REQUESTS');
+      await eventually(async () => a.comments >= 2);
+
+      const current = (await api.get(`${P}/flags/internal/environments/staging`)).body.on as boolean;
+      await api.post(`${P}/flags/internal/environments/staging/toggle`, { on: !current });
+      const patch = await a.next((e) => e.event === 'patch');
+      expect(Number(patch.id)).toBe(snap.revision + 1);
+      const ack = await fetch(`${small.url}/sdk/v1/ack`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${serverKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ revision: Number(patch.id) }),
+      });
+      expect(ack.status).toBe(204);
+      const badAck = await fetch(`${small.url}/sdk/v1/ack`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${serverKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ revision: 'x' }),
+      });
+      expect(badAck.status).toBe(400);
+
+      const metrics = await (await fetch(`${small.url}/metrics`)).text();
+      expect(metrics).toMatch(/flagstream_gateway_connections\{transport="sse",app="gateway"\} 2/);
+      expect(metrics).toMatch(/flagstream_gateway_propagation_seconds_count\{app="gateway"\} 1/);
+      expect(metrics).toContain('flagstream_gateway_apply_lag_seconds_bucket');
+      expect(metrics).toMatch(/flagstream_gateway_messages_total\{transport="sse",kind="snapshot",app="gateway"\} \d+/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('serves identical streams from two gateways', async () => {
     const gw2 = await startGateway(h);
     try {

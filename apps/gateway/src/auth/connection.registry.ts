@@ -16,6 +16,11 @@ export class ConnectionRegistry {
 
   constructor(private readonly maxPerKey: number) {}
 
+  /** Throws 429 when the key has no room for another stream (call before answering 200). */
+  assertCapacity(keyId: string): void {
+    if ((this.byKey.get(keyId)?.size ?? 0) >= this.maxPerKey) throw new TooManyConnectionsError(this.maxPerKey);
+  }
+
   add(connection: Connection): () => void {
     let set = this.byKey.get(connection.keyId);
     if (!set) {

@@ -57,6 +57,7 @@ export class OfrepController {
   async events(@Req() req: Request, @Res() res: Response): Promise<void> {
     const { principal, hub } = await this.prepare(req);
     const { config } = this.runtime.deps;
+    this.runtime.connections.assertCapacity(principal.keyId);
     const conn = new SseConnection(principal.keyId, res, { maxBufferedBytes: config.maxBufferedBytes, retryMs: config.retryMs });
     let release: () => void;
     try {

@@ -59,6 +59,7 @@ export class SdkStreamController {
 
   private open(principal: SdkPrincipal, res: Response): SseConnection {
     const { config } = this.runtime.deps;
+    this.runtime.connections.assertCapacity(principal.keyId);
     const conn = new SseConnection(principal.keyId, res, { maxBufferedBytes: config.maxBufferedBytes, retryMs: config.retryMs }, () =>
       this.runtime.metrics.dropped.inc({ reason: 'slow' }),
     );

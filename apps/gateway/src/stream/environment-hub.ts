@@ -8,6 +8,7 @@ import {
   type SegmentSnapshotV1,
   type SnapshotMessageV1,
 } from '@flagstream/protocol';
+import canonicalize from 'canonicalize';
 import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
 import type { EnvironmentState } from '@flagstream/persistence';
 
@@ -154,7 +155,8 @@ export class EnvironmentHub {
         flags: [...this.flags.values()].sort(byKey),
         segments: [...this.segments.values()].sort(byKey),
       };
-      this.snapshotCache = { revision: this.revision, message, sse: sseFrame('snapshot', this.revision, message) };
+      // Canonical JSON: every gateway sends byte-identical snapshots, however it got the state.
+      this.snapshotCache = { revision: this.revision, message, sse: `id: ${this.revision}\nevent: snapshot\ndata: ${canonicalize(message)}\n\n` };
     }
     return this.snapshotCache;
   }
