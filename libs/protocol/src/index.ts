@@ -2,3 +2,4 @@ export * from './flags';
 export * from './change-event';
 export * from './sdk-stream';
 export * from './state-hash';
+export * from './state-replica';

@@ -1,13 +1,4 @@
-import {
-  SDK_STREAM_VERSION,
-  combineStateHash,
-  itemHash,
-  type ChangeEventV1,
-  type FlagSnapshotV1,
-  type PatchMessageV1,
-  type SegmentSnapshotV1,
-  type SnapshotMessageV1,
-} from '@flagstream/protocol';
+import { SDK_STREAM_VERSION, StateReplica, type ChangeEventV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
 import canonicalize from 'canonicalize';
 import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
 import type { EnvironmentState } from '@flagstream/persistence';
@@ -52,14 +43,9 @@ export class EnvironmentHub {
   readonly environmentId: string;
   readonly project: string;
   environment: string;
-  revision = 0;
-  stateHash = '';
   readonly subscribers = new Set<HubSubscriber>();
 
-  private readonly flags = new Map<string, FlagSnapshotV1>();
-  private readonly segments = new Map<string, SegmentSnapshotV1>();
-  private readonly flagHashes = new Map<string, string>();
-  private readonly segmentHashes = new Map<string, string>();
+  private readonly state = new StateReplica();
   private backlog: PublishedPatch[] = [];
   private snapshotCache: { revision: number; message: SnapshotMessageV1; sse: string } | null = null;
   private compiled: EnvironmentEvaluator | null = null;
@@ -74,6 +60,14 @@ export class EnvironmentHub {
     this.load(state);
   }
 
+  get revision(): number {
+    return this.state.revision;
+  }
+
+  get stateHash(): string {
+    return this.state.stateHash;
+  }
+
   /** Replaces the whole state (first load, or a reload after a gap) and resets subscribers. */
   reset(state: EnvironmentState): void {
     const continuous = state.revision === this.revision;
@@ -86,39 +80,19 @@ export class EnvironmentHub {
 
   /** Applies one change event. A gap means events were missed: the caller reloads. */
   apply(event: ChangeEventV1): ApplyOutcome {
-    if (event.revision <= this.revision) return 'duplicate';
-    if (event.revision !== this.revision + 1) return 'gap';
+    const outcome = this.state.apply(event.revision, event.changes);
+    if (outcome !== 'applied') return outcome;
     const changedFlags = new Set<string>();
     const removedFlags: string[] = [];
     let segmentsChanged = false;
     for (const change of event.changes) {
-      switch (change.type) {
-        case 'flag.upsert':
-          this.flags.set(change.flag.key, change.flag);
-          this.flagHashes.set(change.flag.key, itemHash(change.flag));
-          changedFlags.add(change.flag.key);
-          break;
-        case 'flag.delete':
-          this.flags.delete(change.key);
-          this.flagHashes.delete(change.key);
-          changedFlags.add(change.key);
-          removedFlags.push(change.key);
-          break;
-        case 'segment.upsert':
-          this.segments.set(change.segment.key, change.segment);
-          this.segmentHashes.set(change.segment.key, itemHash(change.segment));
-          segmentsChanged = true;
-          break;
-        case 'segment.delete':
-          this.segments.delete(change.key);
-          this.segmentHashes.delete(change.key);
-          segmentsChanged = true;
-          break;
-      }
+      if (change.type === 'flag.upsert') changedFlags.add(change.flag.key);
+      else if (change.type === 'flag.delete') {
+        changedFlags.add(change.key);
+        removedFlags.push(change.key);
+      } else segmentsChanged = true;
     }
-    this.revision = event.revision;
     this.environment = event.environment;
-    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes);
     if (this.compiled) {
       this.compiled = this.compiled.apply({
         revision: event.revision,
@@ -152,8 +126,8 @@ export class EnvironmentHub {
         environment: this.environment,
         revision: this.revision,
         stateHash: this.stateHash,
-        flags: [...this.flags.values()].sort(byKey),
-        segments: [...this.segments.values()].sort(byKey),
+        flags: this.state.flags(),
+        segments: this.state.segments(),
       };
       // Canonical JSON: every gateway sends byte-identical snapshots, however it got the state.
       this.snapshotCache = { revision: this.revision, message, sse: `id: ${this.revision}\nevent: snapshot\ndata: ${canonicalize(message)}\n\n` };
@@ -176,7 +150,7 @@ export class EnvironmentHub {
   /** The compiled evaluator of the current state (compiled on first use, then patched). */
   evaluator(): EnvironmentEvaluator {
     if (!this.compiled || this.compiled.revision !== this.revision) {
-      this.compiled = compile({ environment: this.environment, revision: this.revision, flags: [...this.flags.values()], segments: [...this.segments.values()] });
+      this.compiled = compile({ environment: this.environment, revision: this.revision, flags: this.state.flags(), segments: this.state.segments() });
     }
     return this.compiled;
   }
@@ -196,30 +170,14 @@ export class EnvironmentHub {
   }
 
   flag(key: string): FlagSnapshotV1 | undefined {
-    return this.flags.get(key);
+    return this.state.flag(key);
   }
 
   private load(state: EnvironmentState): void {
-    this.flags.clear();
-    this.segments.clear();
-    this.flagHashes.clear();
-    this.segmentHashes.clear();
-    for (const f of state.flags) {
-      this.flags.set(f.key, f);
-      this.flagHashes.set(f.key, itemHash(f));
-    }
-    for (const s of state.segments) {
-      this.segments.set(s.key, s);
-      this.segmentHashes.set(s.key, itemHash(s));
-    }
-    this.revision = state.revision;
+    this.state.load(state.revision, state.flags, state.segments);
     this.environment = state.environment;
-    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes);
     this.compiled = null;
     this.snapshotCache = null;
   }
 }
 
-function byKey(a: { key: string }, b: { key: string }): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
