@@ -58,6 +58,23 @@ module.exports = {
         pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats|canonicalize|@noble/hashes)/',
       },
     },
+    {
+      name: 'sdk-imports-only-protocol-and-targeting',
+      severity: 'error',
+      comment: 'The SDK is published alone: no Nest, TypeORM, Redis or other project libs.',
+      from: { path: '^libs/sdk/src/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/(sdk|protocol|targeting)/' },
+    },
+    {
+      name: 'sdk-stays-portable',
+      severity: 'error',
+      comment: 'The SDK runs in browsers: no Node built-ins and no server packages in its core.',
+      from: { path: '^libs/sdk/src/', pathNot: ['\\.spec\\.ts$', '^libs/sdk/src/node/'] },
+      to: {
+        dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
+        pathNot: '^node_modules/(semver|murmurhash|canonicalize|@noble/hashes)/',
+      },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

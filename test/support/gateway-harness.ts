@@ -16,7 +16,7 @@ export interface GatewayHarness {
 }
 
 /** Boots the real gateway module on an ephemeral port, on the admin harness's database and Redis prefix. */
-export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}): Promise<GatewayHarness> {
+export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}, options: { port?: number } = {}): Promise<GatewayHarness> {
   const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4 });
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   const blockingRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -48,10 +48,13 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     { logger: false, bodyParser: false },
   );
   configureHttpApp(app, { logger, bodyLimit: '64kb' });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  // OFREP advertises its event stream under publicUrl: unless the test chose one, the bound address.
+  if (overrides.publicUrl === undefined) runtime.deps.config.publicUrl = url;
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url,
     runtime,
     app,
     async close() {
