@@ -6,6 +6,7 @@ import { configureHttpApp, createLogger, createMetricsRegistry } from '@flagstre
 import { TEST_REDIS_URL } from '@flagstream/testing';
 import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
+import { renderOfrepError } from '../../apps/gateway/src/ofrep/ofrep-error.renderer';
 import type { AdminHarness } from './admin-harness';
 
 export interface GatewayHarness {
@@ -47,7 +48,7 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     GatewayModule.forRoot({ logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] }, runtime),
     { logger: false, bodyParser: false },
   );
-  configureHttpApp(app, { logger, bodyLimit: '64kb' });
+  configureHttpApp(app, { logger, bodyLimit: '64kb', renderError: renderOfrepError });
   await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

@@ -82,7 +82,7 @@ export class GatewayRuntime {
     this.receipts = new ReceiptRecorder(redis, config.keyPrefix, (err) => logger.warn({ err }, 'receipt flush failed'));
     this.reader = new ChangeStreamReader(blockingRedis, redis, {
       keyPrefix: config.keyPrefix,
-      blockMs: 5000,
+      blockMs: 2000,
       batchSize: 500,
       onEvents: (environmentId, events) => this.hubs.deliver(environmentId, events),
       onError: (err) => logger.warn({ err }, 'change stream read failed; retrying'),

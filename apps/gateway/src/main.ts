@@ -5,6 +5,7 @@ import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exi
 import { GatewayModule } from './gateway.module';
 import { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_ENV } from './gateway.env';
+import { renderOfrepError } from './ofrep/ofrep-error.renderer';
 
 async function main(): Promise<void> {
   const env = loadEnv(GATEWAY_ENV);
@@ -49,8 +50,8 @@ async function main(): Promise<void> {
     ),
     { bufferLogs: true, bodyParser: false },
   );
-  configureHttpApp(app, { logger, bodyLimit: '64kb' });
-  app.enableCors({ origin: true, exposedHeaders: ['ETag'], allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match', 'Last-Event-ID'] });
+  configureHttpApp(app, { logger, bodyLimit: '64kb', renderError: renderOfrepError });
+  app.enableCors({ origin: true, exposedHeaders: ['ETag', 'Retry-After'], allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match', 'Last-Event-ID'] });
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
   logger.info({ port: env.GATEWAY_PORT }, 'gateway listening');
   onShutdown(

@@ -17,13 +17,24 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 /**
+ * Turns the error body into what a route answers: the one shape by default; a protocol with its
+ * own error shape (OFREP on the gateway) renders its routes differently.
+ */
+export type ErrorRenderer = (req: Request, status: number, body: ErrorBody) => unknown;
+
+export const renderErrorBody: ErrorRenderer = (_req, _status, body) => body;
+
+/**
  * Maps every failure to the one error body shape. Domain errors carry their status; framework
  * errors (unknown route, malformed JSON, oversized body) keep theirs; anything else is a 500
  * whose id (the request id) is logged with the stack and returned, and nothing more is revealed.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly render: ErrorRenderer = renderErrorBody,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -38,7 +49,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return;
     }
     const body = this.toBody(exception, requestId, req);
-    res.status(body.status).json({ error: { ...body.error, requestId } } satisfies ErrorBody);
+    res.status(body.status).json(this.render(req, body.status, { error: { ...body.error, requestId } }));
   }
 
   private toBody(exception: unknown, requestId: string | undefined, req: Request): { status: number; error: ErrorBody['error'] } {
@@ -88,12 +99,14 @@ function isHealthReport(r: unknown): boolean {
  * wrongly encoded bodies get the same error body as everything else (Nest would otherwise
  * pass on the parser's bare message).
  */
-export function bodyParserErrors(err: unknown, req: Request & { id?: string }, res: Response, next: NextFunction): void {
-  const type = (err as { type?: unknown } | null)?.type;
-  const status = httpStatusOf(err);
-  if (typeof type !== 'string' || status === undefined || status >= 500) return next(err);
-  const body: ErrorBody = {
-    error: { code: CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message: clientMessage(err, status, req), details: [], requestId: typeof req.id === 'string' ? req.id : undefined },
+export function bodyParserErrors(render: ErrorRenderer = renderErrorBody) {
+  return (err: unknown, req: Request & { id?: string }, res: Response, next: NextFunction): void => {
+    const type = (err as { type?: unknown } | null)?.type;
+    const status = httpStatusOf(err);
+    if (typeof type !== 'string' || status === undefined || status >= 500) return next(err);
+    const body: ErrorBody = {
+      error: { code: CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message: clientMessage(err, status, req), details: [], requestId: typeof req.id === 'string' ? req.id : undefined },
+    };
+    res.status(status).json(render(req, status, body));
   };
-  res.status(status).json(body);
 }

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
-import { ApiExceptionFilter, bodyParserErrors } from './api-exception.filter';
+import { ApiExceptionFilter, bodyParserErrors, renderErrorBody, type ErrorRenderer } from './api-exception.filter';
 import { rejectUnsafeInput } from './input-guard';
 import { PinoNestLogger, createHttpLogger } from './logging';
 
@@ -9,6 +9,8 @@ export interface HttpAppOptions {
   logger: Logger;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** How error bodies are rendered (default: the one Flagstream shape). */
+  renderError?: ErrorRenderer;
 }
 
 /** The HTTP plumbing every app shares: request ids and logs, body limits, the error filter. */
@@ -21,7 +23,8 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   express.set('etag', false);
   express.set('query parser', 'simple');
   express.useBodyParser('json', { limit: options.bodyLimit ?? '256kb', strict: true });
-  express.use(bodyParserErrors);
-  express.use(rejectUnsafeInput);
-  app.useGlobalFilters(new ApiExceptionFilter(options.logger));
+  const render = options.renderError ?? renderErrorBody;
+  express.use(bodyParserErrors(render));
+  express.use(rejectUnsafeInput(render));
+  app.useGlobalFilters(new ApiExceptionFilter(options.logger, render));
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorBody, ErrorDetail } from '@flagstream/errors';
+import { renderErrorBody, type ErrorRenderer } from './api-exception.filter';
 
 const MAX_REPORTED = 20;
 
@@ -30,12 +31,16 @@ export function findUnsafeInput(value: unknown, path = '', depth = 0, out: Error
 }
 
 /** Express middleware: refuses (400) bodies and query strings with unsafe input, naming where. */
-export function rejectUnsafeInput(req: Request & { id?: string }, res: Response, next: NextFunction): void {
+export function rejectUnsafeInput(render: ErrorRenderer = renderErrorBody) {
+  return (req: Request & { id?: string }, res: Response, next: NextFunction): void => guard(req, res, next, render);
+}
+
+function guard(req: Request & { id?: string }, res: Response, next: NextFunction, render: ErrorRenderer): void {
   // Query parameters are named as they are in validation errors: by their bare names.
   const details = [...findUnsafeInput(req.body), ...findUnsafeInput(req.query)];
   if (!details.length) return next();
   const body: ErrorBody = {
     error: { code: 'VALIDATION_FAILED', message: 'request is not valid', details, requestId: typeof req.id === 'string' ? req.id : undefined },
   };
-  res.status(400).json(body);
+  res.status(400).json(render(req, 400, body));
 }

@@ -10,12 +10,16 @@ export class OfrepEventsSubscriber implements HubSubscriber {
   }
 
   onPatch(patch: PublishedPatch): void {
-    this.conn.write(`id: ${patch.revision}\nevent: message\ndata: ${JSON.stringify({ type: 'refetchEvaluation', lastModified: Math.floor(patch.committedAt / 1000) })}\n\n`);
+    // `etag` is the revision: providers send it back as flagConfigEtag when they re-fetch.
+    this.conn.write(
+      `id: ${patch.revision}\nevent: message\ndata: ${JSON.stringify({ type: 'refetchEvaluation', etag: String(patch.revision), lastModified: Math.floor(patch.committedAt / 1000) })}\n\n`,
+    );
   }
 
   onReset(): void {
     this.conn.write(`event: message\ndata: ${JSON.stringify({ type: 'refetchEvaluation' })}\n\n`);
   }
+
 
   close(reason: string): void {
     this.conn.close(reason);

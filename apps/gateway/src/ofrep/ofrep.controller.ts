@@ -32,24 +32,28 @@ export class OfrepController {
   }
 
   @Post('evaluate/flags')
-  @HttpCode(200)
-  async evaluateAll(@Req() req: Request, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+  async evaluateAll(@Req() req: Request, @Body() body: unknown, @Res() res: Response): Promise<void> {
     const { principal, hub } = await this.prepare(req);
     const context = contextOf(body);
-    const etag = `"${hub.revision}-${createHash('sha256').update(canonicalize(context) ?? '{}').update(principal.kind).digest('base64url').slice(0, 16)}"`;
+    // A re-fetch triggered by our event stream names the revision it heard of: a gateway that has
+    // not applied it yet catches up first, so it never answers 304 with stale values.
+    const heard = typeof req.query.flagConfigEtag === 'string' && /^\d{1,15}$/.test(req.query.flagConfigEtag) ? Number(req.query.flagConfigEtag) : null;
+    if (heard !== null) await this.runtime.hubs.catchUp(hub, heard);
+    const digest = createHash('sha256').update(hub.environmentId).update(principal.kind).update(canonicalize(context) ?? '{}').digest('base64url').slice(0, 16);
+    const etag = `"${hub.revision}-${digest}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
-    if (req.headers['if-none-match'] === etag) {
-      res.status(304);
-      return undefined;
+    if (matchesIfNoneMatch(req.headers['if-none-match'], etag)) {
+      res.status(304).end();
+      return;
     }
     const flags = hub.evaluator().evaluateAll(context, { clientVisibleOnly: principal.kind === 'client' }).map((r) => (r.reason === 'ERROR' ? failure(r) : success(r)));
     const key = encodeURIComponent(keyOfRequest(req));
-    return {
+    res.status(200).json({
       flags,
       metadata: { environment: hub.environment, revision: hub.revision },
       eventStreams: [{ type: 'sse', url: `${this.runtime.deps.config.publicUrl}/ofrep/v1/events?key=${key}`, inactivityDelaySec: 120 }],
-    };
+    });
   }
 
   /** The event stream the bulk response advertises: `refetchEvaluation` on every revision. */
@@ -68,6 +72,9 @@ export class OfrepController {
     }
     const sub = new OfrepEventsSubscriber(conn);
     hub.subscribers.add(sub);
+    // ADR 0008: a reconnecting provider that missed revisions is told to re-fetch at once.
+    const last = req.headers['last-event-id'];
+    if (typeof last === 'string' && /^\d{1,15}$/.test(last) && Number(last) < hub.revision) sub.onReset();
     this.runtime.sse.add(conn);
     conn.onClose(() => {
       hub.subscribers.delete(sub);
@@ -92,6 +99,15 @@ export class OfrepController {
     }
     return hub.evaluator().evaluate(key, context);
   }
+}
+
+/** RFC 9110 13.1.2: a list of entity tags, compared weakly (a `W/` prefix is ignored); `*` matches. */
+export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === etag;
+  });
 }
 
 function sourcesOf(req: Request) {

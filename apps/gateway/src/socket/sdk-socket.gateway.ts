@@ -132,8 +132,13 @@ export class SdkSocketGateway implements OnGatewayConnection, OnGatewayDisconnec
       return;
     }
 
-    // Catch up this socket alone, then join the room: no await in between, so nothing is missed.
     const last = typeof hs.revision === 'number' && Number.isSafeInteger(hs.revision) ? hs.revision : null;
+    if (last !== null) await this.runtime.hubs.catchUp(hub, last);
+    if (socket.disconnected) {
+      release();
+      return;
+    }
+    // Catch up this socket alone, then join the room: no await in between, so nothing is missed.
     const missed = last === null ? null : hub.since(last);
     if (missed) for (const p of missed) socket.emit('patch', p.message);
     else socket.emit('snapshot', hub.snapshot().message);

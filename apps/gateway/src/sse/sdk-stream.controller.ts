@@ -21,6 +21,8 @@ export class SdkStreamController {
     const principal = await this.runtime.auth.authenticate(this.sources(req), ['server']);
     const lastRevision = parseLastEventId(req.headers['last-event-id'] ?? req.query.lastEventId);
     const hub = await this.runtime.hubs.acquire(principal.environmentId);
+    if (lastRevision !== null) await this.runtime.hubs.catchUp(hub, lastRevision);
+    if (req.socket.destroyed) return;
     const conn = this.open(principal, res);
     const sub = new ServerStreamSubscriber(hub, conn);
     this.attach(hub.subscribers, sub, conn);

@@ -20,6 +20,7 @@ export class ChangeStreamReader {
   private running = false;
   private loop: Promise<void> | null = null;
   private clientId: number | null = null;
+  private name = '';
 
   constructor(
     private readonly blocking: Redis,
@@ -29,6 +30,14 @@ export class ChangeStreamReader {
 
   start(): void {
     this.running = true;
+    // A name of our own, so the control connection can find this connection's id after
+    // ioredis reconnects it (and silently re-sends the blocked XREAD).
+    const name = `flagstream-reader-${Math.random().toString(36).slice(2, 10)}`;
+    this.blocking.options.connectionName = name;
+    this.name = name;
+    this.blocking.on('ready', () => {
+      this.clientId = null;
+    });
     this.loop = this.run();
   }
 
@@ -54,14 +63,28 @@ export class ChangeStreamReader {
   }
 
   private async interrupt(): Promise<void> {
-    if (this.clientId === null) return;
-    await this.control.client('UNBLOCK', this.clientId).catch(() => undefined);
+    try {
+      if (this.clientId === null) this.clientId = await this.findClientId();
+      if (this.clientId !== null) await this.control.client('UNBLOCK', this.clientId);
+    } catch {
+      // the loop's block timeout is the fallback
+    }
+  }
+
+  private async findClientId(): Promise<number | null> {
+    const list = String(await this.control.client('LIST'));
+    const line = list.split('\n').find((l) => l.includes(` name=${this.name} `));
+    const m = line ? /(?:^|\s)id=(\d+)/.exec(line) : null;
+    return m ? Number(m[1]) : null;
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        if (this.clientId === null) this.clientId = Number(await this.blocking.client('ID'));
+        if (this.clientId === null) {
+          await this.blocking.client('SETNAME', this.name);
+          this.clientId = Number(await this.blocking.client('ID'));
+        }
         if (!this.cursors.size) {
           await sleep(50);
           continue;

@@ -61,6 +61,18 @@ export class HubRegistry {
     });
   }
 
+  /**
+   * Makes sure the hub has reached `revision` when Postgres has: a client resuming from a
+   * revision that another gateway already served must not be sent an older state.
+   */
+  async catchUp(hub: EnvironmentHub, revision: number): Promise<void> {
+    if (revision <= hub.revision) return;
+    const current = (await this.store.read.snapshots.revisions([hub.environmentId])).get(hub.environmentId);
+    if (current === undefined || current < revision) return; // a revision nobody has: the client gets a snapshot
+    this.enqueue(hub.environmentId, () => this.reloadNow(hub));
+    await this.queues.get(hub.environmentId);
+  }
+
   /** Reloads every environment that Postgres says is ahead of this gateway (or all of them). */
   async resync(all = false): Promise<void> {
     const ids = [...this.hubs.keys()];
