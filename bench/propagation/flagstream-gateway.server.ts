@@ -4,11 +4,10 @@
  * Environment: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PREFIX, BENCH_LOG_LEVEL.
  */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Store } from '@flagstream/persistence';
-import { configureHttpApp, createLogger, createMetricsRegistry } from '@flagstream/server';
-import { GatewayModule } from '../../apps/gateway/src/gateway.module';
+import { createLogger, createMetricsRegistry } from '@flagstream/server';
+import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { GatewayRuntime } from '../../apps/gateway/src/gateway.runtime';
 import { EnvironmentHub } from '../../apps/gateway/src/stream/environment-hub';
 import { ready, serveMeasurements, wallNow, type FanoutTiming } from './bench-process';
@@ -68,11 +67,7 @@ async function main(): Promise<void> {
   });
   instrument(runtime);
   runtime.start();
-  const app = await NestFactory.create(
-    GatewayModule.forRoot({ logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] }, runtime),
-    { logger: false, bodyParser: false },
-  );
-  configureHttpApp(app, { logger, bodyLimit: '64kb' });
+  const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
 

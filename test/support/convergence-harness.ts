@@ -3,16 +3,15 @@ import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
 import { OutboxDrain, Store } from '@flagstream/persistence';
-import { configureHttpApp, createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
+import { createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
 import { createTestDatabase, uniqueId } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
 import { PropagationReader } from '../../apps/admin/src/propagation/propagation.reader';
-import { GatewayModule } from '../../apps/gateway/src/gateway.module';
+import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
 import { TEST_AUDIT_KEY, type AdminHarness } from './admin-harness';
 
@@ -195,7 +194,9 @@ export async function startGatewayOn(admin: AdminHarness, redisUrl: string, over
   const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4 });
   const redis: Redis = createRedis(redisUrl, 'flagstream-gateway-test');
   const blockingRedis: Redis = createRedis(redisUrl, 'flagstream-gateway-test-reader');
-  await Promise.all([redis.connect(), blockingRedis.connect()]);
+  // A gateway may come back while Redis is still down: ioredis keeps retrying (the production
+  // main.ts refuses to start instead, and its supervisor restarts it).
+  await Promise.all([redis.connect(), blockingRedis.connect()].map((p) => p.catch(() => undefined)));
   const logger = createLogger('gateway-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const registry = createMetricsRegistry('gateway');
   const runtime = new GatewayRuntime({
@@ -219,11 +220,7 @@ export async function startGatewayOn(admin: AdminHarness, redisUrl: string, over
     },
   });
   runtime.start();
-  const app = await NestFactory.create(GatewayModule.forRoot({ logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] }, runtime), {
-    logger: false,
-    bodyParser: false,
-  });
-  configureHttpApp(app, { logger, bodyLimit: '64kb' });
+  const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });
   const server = app.getHttpServer() as Server;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -243,7 +240,7 @@ export async function startGatewayOn(admin: AdminHarness, redisUrl: string, over
       killed = true;
       server.close();
       for (const s of sockets) s.destroy();
-      const stopping = runtime.stop();
+      const stopping = runtime.stop().catch(() => undefined);
       redis.disconnect();
       blockingRedis.disconnect();
       // What is left (timers, the reader loop, the pool) would die with the process. A command

@@ -1,12 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Store } from '@flagstream/persistence';
-import { configureHttpApp, createLogger, createMetricsRegistry } from '@flagstream/server';
+import { createLogger, createMetricsRegistry } from '@flagstream/server';
 import { TEST_REDIS_URL } from '@flagstream/testing';
-import { GatewayModule } from '../../apps/gateway/src/gateway.module';
+import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
-import { renderOfrepError } from '../../apps/gateway/src/ofrep/ofrep-error.renderer';
 import type { AdminHarness } from './admin-harness';
 
 export interface GatewayHarness {
@@ -44,11 +42,7 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     },
   });
   runtime.start();
-  const app = await NestFactory.create(
-    GatewayModule.forRoot({ logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] }, runtime),
-    { logger: false, bodyParser: false },
-  );
-  configureHttpApp(app, { logger, bodyLimit: '64kb', renderError: renderOfrepError });
+  const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });
   await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

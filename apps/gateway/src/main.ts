@@ -1,11 +1,9 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { Store } from '@flagstream/persistence';
-import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
-import { GatewayModule } from './gateway.module';
+import { createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { createGatewayApp } from './gateway.app';
 import { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_ENV } from './gateway.env';
-import { renderOfrepError } from './ofrep/ofrep-error.renderer';
 
 async function main(): Promise<void> {
   const env = loadEnv(GATEWAY_ENV);
@@ -36,22 +34,14 @@ async function main(): Promise<void> {
     },
   });
   runtime.start();
-  const app = await NestFactory.create(
-    GatewayModule.forRoot(
-      {
-        logger,
-        registry,
-        checks: [
-          { name: 'postgres', check: () => store.ping() },
-          { name: 'redis', check: async () => void (await redis.ping()) },
-        ],
-      },
-      runtime,
-    ),
-    { bufferLogs: true, bodyParser: false },
-  );
-  configureHttpApp(app, { logger, bodyLimit: '64kb', renderError: renderOfrepError });
-  app.enableCors({ origin: true, exposedHeaders: ['ETag', 'Retry-After'], allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match', 'Last-Event-ID'] });
+  const app = await createGatewayApp(runtime, {
+    logger,
+    registry,
+    checks: [
+      { name: 'postgres', check: () => store.ping() },
+      { name: 'redis', check: async () => void (await redis.ping()) },
+    ],
+  });
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
   logger.info({ port: env.GATEWAY_PORT }, 'gateway listening');
   onShutdown(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -6,9 +6,7 @@ import type { EvaluationResultV1 } from '@flagstream/protocol';
 import { GATEWAY_RUNTIME } from '../gateway.tokens';
 import type { GatewayRuntime } from '../gateway.runtime';
 import type { SdkPrincipal } from '../auth/sdk-key.auth';
-import { SseConnection } from '../sse/sse-connection';
 import type { EnvironmentHub } from '../stream/environment-hub';
-import { OfrepEventsSubscriber } from './ofrep-events.subscriber';
 import { OfrepError, OfrepExceptionFilter } from './ofrep.error';
 
 /** OFREP (open-feature/protocol service/openapi.yaml), on this environment's live state. */
@@ -53,33 +51,6 @@ export class OfrepController {
       flags,
       metadata: { environment: hub.environment, revision: hub.revision },
       eventStreams: [{ type: 'sse', url: `${this.runtime.deps.config.publicUrl}/ofrep/v1/events?key=${key}`, inactivityDelaySec: 120 }],
-    });
-  }
-
-  /** The event stream the bulk response advertises: `refetchEvaluation` on every revision. */
-  @Get('events')
-  async events(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const { principal, hub } = await this.prepare(req);
-    const { config } = this.runtime.deps;
-    this.runtime.connections.assertCapacity(principal.keyId);
-    const conn = new SseConnection(principal.keyId, res, { maxBufferedBytes: config.maxBufferedBytes, retryMs: config.retryMs });
-    let release: () => void;
-    try {
-      release = this.runtime.connections.add(conn);
-    } catch (e) {
-      conn.close('limit');
-      throw e;
-    }
-    const sub = new OfrepEventsSubscriber(conn);
-    hub.subscribers.add(sub);
-    // ADR 0008: a reconnecting provider that missed revisions is told to re-fetch at once.
-    const last = req.headers['last-event-id'];
-    if (typeof last === 'string' && /^\d{1,15}$/.test(last) && Number(last) < hub.revision) sub.onReset();
-    this.runtime.sse.add(conn);
-    conn.onClose(() => {
-      hub.subscribers.delete(sub);
-      this.runtime.sse.delete(conn);
-      release();
     });
   }
 

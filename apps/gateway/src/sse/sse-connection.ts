@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Connection } from '../auth/connection.registry';
 import { sseFrame } from '../stream/environment-hub';
 import type { MessageSink } from './evaluated-stream.subscriber';
@@ -20,11 +20,11 @@ export class SseConnection implements Connection, MessageSink {
 
   constructor(
     readonly keyId: string,
-    private readonly res: Response,
+    private readonly res: ServerResponse,
     private readonly limits: SseLimits,
     private readonly onDropped: (reason: string) => void = () => undefined,
   ) {
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-store, no-transform');
     res.setHeader('Connection', 'keep-alive');
@@ -45,7 +45,7 @@ export class SseConnection implements Connection, MessageSink {
     else this.closeHandlers.push(handler);
   }
 
-  write(chunk: string): void {
+  write(chunk: string | Uint8Array): void {
     if (this.closed) return;
     if (this.res.writableLength > this.limits.maxBufferedBytes) {
       this.onDropped('slow client: socket buffer over the bound');

@@ -7,8 +7,8 @@ import type { EnvironmentState } from '@flagstream/persistence';
 export interface PublishedPatch {
   revision: number;
   message: PatchMessageV1;
-  /** The SSE frame (`id`, `event: patch`, `data`), built once per environment. */
-  sse: string;
+  /** The SSE frame (`id`, `event: patch`, `data`), encoded once per environment. */
+  sse: Uint8Array;
   /** Flags whose definition changed (upserted or deleted). */
   changedFlags: ReadonlySet<string>;
   removedFlags: readonly string[];
@@ -47,7 +47,7 @@ export class EnvironmentHub {
 
   private readonly state = new StateReplica();
   private backlog: PublishedPatch[] = [];
-  private snapshotCache: { revision: number; message: SnapshotMessageV1; sse: string } | null = null;
+  private snapshotCache: { revision: number; message: SnapshotMessageV1; sse: Uint8Array } | null = null;
   private compiled: EnvironmentEvaluator | null = null;
 
   constructor(
@@ -106,7 +106,7 @@ export class EnvironmentHub {
     const patch: PublishedPatch = {
       revision: event.revision,
       message,
-      sse: sseFrame('patch', event.revision, message),
+      sse: Buffer.from(sseFrame('patch', event.revision, message)),
       changedFlags,
       removedFlags,
       segmentsChanged,
@@ -119,7 +119,7 @@ export class EnvironmentHub {
   }
 
   /** The current snapshot, serialised once per revision. */
-  snapshot(): { message: SnapshotMessageV1; sse: string } {
+  snapshot(): { message: SnapshotMessageV1; sse: Uint8Array } {
     if (this.snapshotCache?.revision !== this.revision) {
       const message: SnapshotMessageV1 = {
         v: SDK_STREAM_VERSION,
@@ -130,7 +130,7 @@ export class EnvironmentHub {
         segments: this.state.segments(),
       };
       // Canonical JSON: every gateway sends byte-identical snapshots, however it got the state.
-      this.snapshotCache = { revision: this.revision, message, sse: `id: ${this.revision}\nevent: snapshot\ndata: ${canonicalize(message)}\n\n` };
+      this.snapshotCache = { revision: this.revision, message, sse: Buffer.from(`id: ${this.revision}\nevent: snapshot\ndata: ${canonicalize(message)}\n\n`) };
     }
     return this.snapshotCache;
   }
