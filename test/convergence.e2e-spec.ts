@@ -1,7 +1,8 @@
 import { stateHash, type SnapshotMessageV1 } from '@flagstream/protocol';
 import { createProject, type AdminHarness, type ApiClient } from './support/admin-harness';
 import { SdkClient, type Violation } from './support/convergence-client';
-import { sleep, startAdminOn, startGatewayOn, startRedisServer, type KillableGateway, type RedisProcess } from './support/convergence-harness';
+import { startAdmin } from './support/admin-harness';
+import { sleep, startGatewayOn, startRedisServer, type KillableGateway, type RedisProcess } from './support/convergence-harness';
 import { openSse } from './support/sse-client';
 import type { GatewayConfig } from '../apps/gateway/src/gateway.runtime';
 
@@ -81,7 +82,7 @@ describe('convergence under gateway and Redis restarts', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    h = await startAdminOn(redis.url);
+    h = await startAdmin({ redisUrl: redis.url });
     api = h.api(h.ownerToken);
     await createProject(h, PROJECT);
     for (const key of SEGMENTS) {

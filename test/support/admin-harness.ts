@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { Logger } from 'pino';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
 import { OutboxDrain, Store } from '@flagstream/persistence';
-import { createLogger, createMetricsRegistry } from '@flagstream/server';
+import { createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
 import { TEST_REDIS_URL, createTestDatabase, uniqueId, type TestDatabase } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
@@ -46,10 +46,11 @@ function makeClient(app: INestApplication, token?: string) {
  * Boots the real admin module (the same `createAdminApp` as production) on a fresh copy of the
  * migrated template database and a Redis key prefix of its own.
  */
-export async function startAdmin(options: { bodyLimit?: string } = {}): Promise<AdminHarness> {
+export async function startAdmin(options: { bodyLimit?: string; redisUrl?: string } = {}): Promise<AdminHarness> {
   const db = await createTestDatabase();
   const store = await Store.connect({ databaseUrl: db.url, auditKey: TEST_AUDIT_KEY, poolSize: 5 });
-  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  // Connected like production (createRedis), on the shared test Redis or a test's own server.
+  const redis = createRedis(options.redisUrl ?? TEST_REDIS_URL, 'flagstream-admin-test');
   await redis.connect();
   const prefix = `flagstream-test:${uniqueId()}:`;
   const relay = new ChangeRelay(new OutboxDrain(store), new ChangePublisher(redis, { keyPrefix: prefix, maxLen: 1000 }), {
@@ -92,8 +93,8 @@ export async function startAdmin(options: { bodyLimit?: string } = {}): Promise<
     async close() {
       await app.close();
       await relay.stop();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      const keys = await redis.keys(`${prefix}*`).catch(() => [] as string[]);
+      if (keys.length) await redis.del(...keys).catch(() => undefined);
       redis.disconnect();
       await store.close();
       await db.drop();

@@ -1,19 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
-import { OutboxDrain, Store } from '@flagstream/persistence';
+import { Store } from '@flagstream/persistence';
 import { createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
-import { createTestDatabase, uniqueId } from '@flagstream/testing';
-import { createAdminApp } from '../../apps/admin/src/admin.app';
-import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
-import { PropagationReader } from '../../apps/admin/src/propagation/propagation.reader';
 import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
-import { TEST_AUDIT_KEY, type AdminHarness } from './admin-harness';
+import type { AdminHarness } from './admin-harness';
+import { testGatewayConfig } from './gateway-harness';
 
 /*
  * Pieces for fault-injection tests (test/convergence.e2e-spec.ts): a private, killable
@@ -115,68 +110,6 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Like `startAdmin`, but on the given Redis, connected with the production options. */
-export async function startAdminOn(redisUrl: string): Promise<AdminHarness> {
-  const db = await createTestDatabase();
-  const store = await Store.connect({ databaseUrl: db.url, auditKey: TEST_AUDIT_KEY, poolSize: 5 });
-  const redis = createRedis(redisUrl, 'flagstream-admin-test');
-  await redis.connect();
-  const prefix = `flagstream-test:${uniqueId()}:`;
-  const logger = createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const relay = new ChangeRelay(new OutboxDrain(store), new ChangePublisher(redis, { keyPrefix: prefix, maxLen: 1000 }), {
-    batchSize: 100,
-    pollIntervalMs: 100,
-    onError: (err) => logger.warn({ err }, 'relay pass failed'),
-  });
-  relay.start();
-  const app = await createAdminApp({
-    store,
-    relay,
-    propagation: new PropagationReader(redis, prefix),
-    platform: {
-      logger,
-      registry: createMetricsRegistry('admin'),
-      checks: [
-        { name: 'postgres', check: () => store.ping() },
-        { name: 'redis', check: async () => void (await redis.ping()) },
-      ],
-    },
-  });
-  await app.init();
-  const first = await firstStart(store, { demo: false }, logger);
-  if (!first.ownerToken) throw new Error('first start did not create the owner token');
-  const makeClient = (token?: string) => {
-    const server = app.getHttpServer();
-    const auth = (r: request.Test) => (token ? r.set('Authorization', `Bearer ${token}`) : r);
-    return {
-      get: (path: string) => auth(request(server).get(path)),
-      post: (path: string, body?: unknown) => auth(request(server).post(path)).send(body as object),
-      put: (path: string, body?: unknown) => auth(request(server).put(path)).send(body as object),
-      patch: (path: string, body?: unknown) => auth(request(server).patch(path)).send(body as object),
-      delete: (path: string) => auth(request(server).delete(path)),
-      raw: () => request(server),
-    };
-  };
-  return {
-    app,
-    db,
-    store,
-    redis,
-    prefix,
-    relay,
-    ownerToken: first.ownerToken.token,
-    logger,
-    api: makeClient,
-    async close() {
-      await app.close();
-      await relay.stop();
-      redis.disconnect();
-      await store.close();
-      await db.drop();
-    },
-  };
-}
-
 export interface KillableGateway {
   url: string;
   port: number;
@@ -205,19 +138,7 @@ export async function startGatewayOn(admin: AdminHarness, redisUrl: string, over
     blockingRedis,
     logger,
     registry,
-    config: {
-      keyPrefix: admin.prefix,
-      heartbeatMs: 15000,
-      retryMs: 500,
-      backlogSize: 100,
-      maxBufferedBytes: 1 << 20,
-      maxConnectionsPerKey: 100,
-      requestsPerSecondPerKey: 1000,
-      revocationCheckMs: 1000,
-      resyncMs: 1000,
-      publicUrl: 'http://gateway.test',
-      ...overrides,
-    },
+    config: testGatewayConfig(admin.prefix, { revocationCheckMs: 1000, ...overrides }),
   });
   runtime.start();
   const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });

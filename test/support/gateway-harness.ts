@@ -14,6 +14,23 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
+/** The gateway settings of the tests: fast revocation and resync checks, small limits. */
+export function testGatewayConfig(keyPrefix: string, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    keyPrefix,
+    heartbeatMs: 15000,
+    retryMs: 500,
+    backlogSize: 100,
+    maxBufferedBytes: 1 << 20,
+    maxConnectionsPerKey: 100,
+    requestsPerSecondPerKey: 1000,
+    revocationCheckMs: 200,
+    resyncMs: 1000,
+    publicUrl: 'http://gateway.test',
+    ...overrides,
+  };
+}
+
 /** Boots the real gateway module on an ephemeral port, on the admin harness's database and Redis prefix. */
 export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}, options: { port?: number } = {}): Promise<GatewayHarness> {
   const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4 });
@@ -27,19 +44,7 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     blockingRedis,
     logger,
     registry,
-    config: {
-      keyPrefix: admin.prefix,
-      heartbeatMs: 15000,
-      retryMs: 500,
-      backlogSize: 100,
-      maxBufferedBytes: 1 << 20,
-      maxConnectionsPerKey: 100,
-      requestsPerSecondPerKey: 1000,
-      revocationCheckMs: 200,
-      resyncMs: 1000,
-      publicUrl: 'http://gateway.test',
-      ...overrides,
-    },
+    config: testGatewayConfig(admin.prefix, overrides),
   });
   runtime.start();
   const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });
