@@ -26,7 +26,7 @@ module.exports = {
       severity: 'error',
       comment: 'Import a lib through its @flagstream/<lib> alias (its index.ts), never a deep path.',
       from: { path: '^(apps|libs|test|bench)/([^/]+)/' },
-      to: { path: '^libs/[^/]+/src/', pathNot: ['^libs/$2/', '^libs/[^/]+/src/index\\.ts$'] },
+      to: { path: '^libs/[^/]+/src/', pathNot: ['^libs/$2/', '^libs/[^/]+/src/index\\.ts$', '^libs/sdk/src/(client|openfeature|openfeature-web|socket-io)/index\\.ts$'] },
     },
     {
       name: 'only-persistence-imports-typeorm',
@@ -69,11 +69,28 @@ module.exports = {
       name: 'sdk-stays-portable',
       severity: 'error',
       comment: 'The SDK runs in browsers: no Node built-ins and no server packages in its core.',
-      from: { path: '^libs/sdk/src/', pathNot: ['\\.spec\\.ts$', '^libs/sdk/src/node/'] },
+      from: { path: '^libs/sdk/src/', pathNot: ['\\.spec\\.ts$', '^libs/sdk/src/(node|openfeature|openfeature-web|socket-io)/'] },
       to: {
         dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
         pathNot: '^node_modules/(semver|murmurhash|canonicalize|@noble/hashes)/',
       },
+    },
+    {
+      name: 'sdk-adapters-import-only-their-peer',
+      severity: 'error',
+      comment: 'Each optional entry point may add exactly one peer package (an optional peer dependency of the published SDK).',
+      from: { path: '^libs/sdk/src/(openfeature|openfeature-web|socket-io)/', pathNot: '\\.spec\\.ts$' },
+      to: {
+        dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
+        pathNot: '^node_modules/(@openfeature/server-sdk|@openfeature/web-sdk|@openfeature/core|socket\\.io-client|engine\\.io-client|@socket\\.io/component-emitter|semver|murmurhash|canonicalize|@noble/hashes)/',
+      },
+    },
+    {
+      name: 'sdk-client-mode-stays-small',
+      severity: 'error',
+      comment: 'Client (browser) mode gets evaluated values: it must not pull in the targeting engine (bundle size).',
+      from: { path: '^libs/sdk/src/(client|openfeature-web)/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '^(libs/targeting/|libs/sdk/src/(flagstream-client|index|node/))' },
     },
   ],
   options: {
