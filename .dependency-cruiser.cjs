@@ -49,10 +49,17 @@ module.exports = {
       to: { path: '^(libs|apps)/', pathNot: '^libs/(targeting|protocol)/' },
     },
     {
+      name: 'config-imports-only-protocol-and-targeting',
+      severity: 'error',
+      comment: 'Config resolution is shared with the SDK: pure code over the protocol and the engine.',
+      from: { path: '^libs/config/' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/(config|targeting|protocol)/' },
+    },
+    {
       name: 'targeting-and-protocol-stay-portable',
       severity: 'error',
       comment: 'No Nest, no Node built-ins, no I/O libraries in code that must run in a browser.',
-      from: { path: '^libs/(targeting|protocol)/src/', pathNot: '\\.spec\\.ts$' },
+      from: { path: '^libs/(targeting|protocol|config)/src/', pathNot: '\\.spec\\.ts$' },
       to: {
         dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
         pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats|canonicalize|@noble/hashes)/',
@@ -63,7 +70,7 @@ module.exports = {
       severity: 'error',
       comment: 'The SDK is published alone: no Nest, TypeORM, Redis or other project libs.',
       from: { path: '^libs/sdk/src/', pathNot: '\\.spec\\.ts$' },
-      to: { path: '^(libs|apps)/', pathNot: '^libs/(sdk|protocol|targeting)/' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/(sdk|protocol|targeting|config)/' },
     },
     {
       name: 'sdk-stays-portable',
@@ -90,7 +97,7 @@ module.exports = {
       severity: 'error',
       comment: 'Client (browser) mode gets evaluated values: it must not pull in the targeting engine (bundle size).',
       from: { path: '^libs/sdk/src/(client|openfeature-web)/', pathNot: '\\.spec\\.ts$' },
-      to: { path: '^(libs/targeting/|libs/sdk/src/(flagstream-client|index|node/))' },
+      to: { path: '^(libs/targeting/|libs/config/|libs/sdk/src/(flagstream-client|index|node/))' },
     },
   ],
   options: {

@@ -3,3 +3,4 @@ export * from './change-event';
 export * from './sdk-stream';
 export * from './state-hash';
 export * from './state-replica';
+export * from './config';

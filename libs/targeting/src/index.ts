@@ -8,3 +8,5 @@ export { BUCKET_SCALE, bucketOf, hashToBucket } from './bucket.hash';
 export { murmur3 } from './murmur3.hash';
 export { patternProblem } from './pattern.safety';
 export { parseIsoDate } from './date.parser';
+export { compileConditions, validateConditions } from './conditions.compiler';
+export type { CompiledConditions } from './conditions.compiler';
