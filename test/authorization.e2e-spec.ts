@@ -68,6 +68,53 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'A:production', 403,   403,   200,  403,    200],
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'B',            403,   200,   200,  403,    403],
 
+  ['GET',    '/api/v1/projects/{project}/configs',                                         'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs',                                         'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/configs',                                         'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/configs',                                         'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}',                                   'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}',                                   'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}/configs/{key}',                                   'A',            403,   200,   200,  200,    200],
+  ['PATCH',  '/api/v1/projects/{project}/configs/{key}',                                   'B',            403,   200,   200,  403,    403],
+  // Deleting an item or changing its default changes what the protected production serves: owners only.
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}',                                   'A',            403,   403,   204,  403,    204],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}',                                   'B',            403,   403,   204,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/default',                           'A',            403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/default',                           'B',            403,   403,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'A',            403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'B',            403,   200,   200,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'A',            403,   200,   200,  200,    200],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'A:production', 403,   403,   200,  403,    200],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}',                'B',            403,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'A',          403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'A:production', 403, 403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'B',          403,   200,   200,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'A',          403,   200,   200,  200,    200],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'A:production', 403, 403,   200,  403,    200],
+  ['DELETE', '/api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}', 'B',          403,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/rules',          'A',            403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/rules',          'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/configs/{key}/environments/{env}/rules',          'B',            403,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/versions',                          'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/versions',                          'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/versions/{version}',                'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/versions/{version}',                'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/diff',                              'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/diff',                              'B',            200,   200,   200,  403,    403],
+  // The rollback here undoes a staging value, so it stays out of production.
+  ['POST',   '/api/v1/projects/{project}/configs/{key}/rollback',                          'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/configs/{key}/rollback',                          'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/explain',                           'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/configs/{key}/explain',                           'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/configs',                      'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/configs',                      'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/configs/export',               'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/configs/export',               'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/configs/import',               'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/configs/import',               'A:production', 403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/configs/import',               'B',            403,   201,   201,  403,    403],
+
   ['GET',    '/api/v1/projects/{project}/segments',                                        'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/segments',                                        'B',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/segments',                                        'A',            403,   201,   201,  201,    201],
@@ -106,6 +153,8 @@ type UnauthenticatedCaller = (typeof UNAUTHENTICATED_CALLERS)[number];
 /** One request, fully resolved: path parameters filled in, a body that would succeed if allowed. */
 interface Call {
   params: Record<string, string>;
+  /** Query string (without `?`). */
+  query?: string;
   body?: unknown;
   headers?: Record<string, string>;
   /** Checks the body of a successful answer (only called for allowed calls). */
@@ -144,6 +193,12 @@ describe('admin API authorization matrix', () => {
     const key = unique('flag');
     await expectStatus(await owner().post(`/api/v1/projects/${project}/flags`, { key, kind: 'boolean' }), 201);
     if (archived) await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/${key}/archive`), 200);
+    return key;
+  }
+
+  async function newConfig(project: string): Promise<string> {
+    const key = `doomed.${unique('c')}`;
+    await expectStatus(await owner().post(`/api/v1/projects/${project}/configs`, { key, schema: { type: 'string' }, default: 'a' }), 201);
     return key;
   }
 
@@ -286,6 +341,95 @@ describe('admin API authorization matrix', () => {
         check: (res) => expect(res.body).toMatchObject({ on, version: (current.body.version as number) + 1 }),
       };
     },
+    'GET /api/v1/projects/{project}/configs': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ key: string }>).map((c) => c.key)).toContain('fixture.config'),
+    }),
+    'POST /api/v1/projects/{project}/configs': async () => {
+      const key = `made.${unique('c')}`;
+      return { params: {}, body: { key, schema: { type: 'string' }, default: 'x' }, check: (res) => expect(res.body).toMatchObject({ key, default: 'x', version: 1 }) };
+    },
+    'GET /api/v1/projects/{project}/configs/{key}': async () => ({
+      params: { key: 'fixture.config' },
+      check: (res) => expect(res.body).toMatchObject({ key: 'fixture.config', schema: { type: 'integer' } }),
+    }),
+    'PATCH /api/v1/projects/{project}/configs/{key}': async () => {
+      const description = unique('about');
+      return { params: { key: 'fixture.config' }, body: { description }, check: (res) => expect(res.body).toMatchObject({ key: 'fixture.config', description }) };
+    },
+    'DELETE /api/v1/projects/{project}/configs/{key}': async (t, allowed) => {
+      const key = allowed ? await newConfig(t.project!) : 'fixture.config';
+      return { params: { key }, check: async () => expect((await owner().get(`/api/v1/projects/${t.project}/configs/${key}`)).status).toBe(404) };
+    },
+    'PUT /api/v1/projects/{project}/configs/{key}/default': async () => {
+      const value = ++serial;
+      return { params: { key: 'fixture.config' }, body: { value }, check: (res) => expect(res.body.default).toBe(value) };
+    },
+    'PUT /api/v1/projects/{project}/configs/{key}/environments/{env}': async (t) => {
+      const value = ++serial;
+      return { params: { key: 'fixture.config' }, body: { value }, check: (res) => expect(res.body.environments[t.env!].value).toBe(value) };
+    },
+    'DELETE /api/v1/projects/{project}/configs/{key}/environments/{env}': async (t) => {
+      // The layer exists whether or not the call is allowed, so a refusal is about rights, not a 404.
+      await expectStatus(await owner().put(`/api/v1/projects/${t.project}/configs/fixture.config/environments/${t.env}`, { value: ++serial }), 200);
+      return { params: { key: 'fixture.config' }, check: (res) => expect(res.body.environments[t.env!]?.value).toBeUndefined() };
+    },
+    'PUT /api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}': async (t) => {
+      const value = ++serial;
+      return { params: { key: 'fixture.config', tenant: 'acme' }, body: { value }, check: (res) => expect(res.body.environments[t.env!].tenants.acme).toBe(value) };
+    },
+    'DELETE /api/v1/projects/{project}/configs/{key}/environments/{env}/tenants/{tenant}': async (t) => {
+      const tenant = unique('tenant');
+      await expectStatus(await owner().put(`/api/v1/projects/${t.project}/configs/fixture.config/environments/${t.env}/tenants/${tenant}`, { value: 1 }), 200);
+      return { params: { key: 'fixture.config', tenant }, check: (res) => expect(res.body.environments[t.env!].tenants[tenant]).toBeUndefined() };
+    },
+    'PUT /api/v1/projects/{project}/configs/{key}/environments/{env}/rules': async (t) => {
+      const rules = [{ id: unique('rule'), clauses: [{ attribute: 'plan', operator: 'in', values: ['pro'] }], value: 7 }];
+      return { params: { key: 'fixture.config' }, body: { rules }, check: (res) => expect(res.body.environments[t.env!].rules).toEqual(rules) };
+    },
+    'GET /api/v1/projects/{project}/configs/{key}/versions': async (t) => ({
+      params: { key: 'fixture.config' },
+      check: async (res) => {
+        const versions = (res.body.items as Array<{ version: number }>).map((v) => v.version);
+        expect(versions[0]).toBe(await versionOf(`/api/v1/projects/${t.project}/configs/fixture.config`));
+        expect(versions).toEqual([...versions].sort((a, b) => b - a));
+      },
+    }),
+    'GET /api/v1/projects/{project}/configs/{key}/versions/{version}': async () => ({
+      params: { key: 'fixture.config', version: '1' },
+      check: (res) => expect(res.body).toMatchObject({ version: 1, default: 1 }),
+    }),
+    'GET /api/v1/projects/{project}/configs/{key}/diff': async () => ({
+      params: { key: 'fixture.config' },
+      query: 'from=0&to=1',
+      check: (res) => expect(res.body.changes[0]).toMatchObject({ kind: 'definition', before: null }),
+    }),
+    'POST /api/v1/projects/{project}/configs/{key}/rollback': async (t, allowed) => {
+      const key = allowed ? await newConfig(t.project!) : 'fixture.config';
+      if (allowed) await expectStatus(await owner().put(`/api/v1/projects/${t.project}/configs/${key}/environments/staging`, { value: 'changed' }), 200);
+      return { params: { key }, body: { to: 1 }, check: (res) => expect(res.body).toMatchObject({ version: 3, environments: {} }) };
+    },
+    'GET /api/v1/projects/{project}/configs/{key}/explain': async (t) => ({
+      params: { key: 'fixture.config' },
+      query: `environment=${t.env}`,
+      check: (res) => expect(res.body).toMatchObject({ key: 'fixture.config', environment: t.env, found: true }),
+    }),
+    'GET /api/v1/projects/{project}/environments/{env}/configs': async () => ({
+      params: {},
+      check: (res) => expect(Object.keys(res.body.configs as object)).toContain('fixture.config'),
+    }),
+    'GET /api/v1/projects/{project}/environments/{env}/configs/export': async (t) => ({
+      params: {},
+      check: (res) => expect(res.body).toMatchObject({ project: t.project, environment: t.env, configs: { 'fixture.config': expect.any(Object) } }),
+    }),
+    'POST /api/v1/projects/{project}/environments/{env}/configs/import': async () => {
+      const value = ++serial;
+      return {
+        params: {},
+        body: { format: 'json', document: { configs: { 'fixture.config': { value } } } },
+        check: (res) => expect(res.body.imported).toEqual([{ key: 'fixture.config', version: expect.any(Number), changed: true }]),
+      };
+    },
     'GET /api/v1/projects/{project}/segments': async () => ({
       params: {},
       check: (res) => expect((res.body.items as Array<{ key: string }>).map((s) => s.key)).toContain('fixture-segment'),
@@ -398,7 +542,8 @@ describe('admin API authorization matrix', () => {
     if (!route) throw new Error(`no call defined for ${method} ${template}`);
     const call = await route(t, allowed);
     const server = h.api().raw();
-    let req = server[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](pathOf(template, t, call.params));
+    const path = pathOf(template, t, call.params) + (call.query ? `?${call.query}` : '');
+    let req = server[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](path);
     if (authorization !== undefined) req = req.set('Authorization', authorization);
     for (const [name, value] of Object.entries(call.headers ?? {})) req = req.set(name, value);
     const before = await auditCount();
@@ -420,6 +565,7 @@ describe('admin API authorization matrix', () => {
       await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-live-flag/environments/production/toggle`, { on: true }), 200);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/flags/archived-live-flag/archive`), 200);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/segments`, { key: 'fixture-segment', included: ['user-0'] }), 201);
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/configs`, { key: 'fixture.config', schema: { type: 'integer' }, default: 1 }), 201);
       for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
     }
     const bearer = (secret: string) => `Bearer ${secret}`;

@@ -6,6 +6,10 @@ import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import { AuditController } from './audit/audit.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { ChangeService, RELAY } from './changes/change.service';
+import { ConfigController } from './configs/config.controller';
+import { ConfigExplainer } from './configs/config.explainer';
+import { ConfigService } from './configs/config.service';
+import { EnvironmentConfigController } from './configs/environment-config.controller';
 import { STORE } from './common/tokens';
 import { createValidationPipe } from './common/validation.pipe';
 import { EnvironmentController } from './environments/environment.controller';
@@ -32,7 +36,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
@@ -41,6 +45,8 @@ export class AdminModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         ChangeService,
         FlagService,
+        ConfigService,
+        ConfigExplainer,
       ],
     };
   }

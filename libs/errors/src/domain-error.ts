@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'PRECONDITION_REQUIRED'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'WOULD_BREAK_VALUES'
   | 'TOO_MANY_REQUESTS'
   | 'INTERNAL';
 
@@ -20,6 +21,10 @@ export type ErrorCode =
 export interface ErrorDetail {
   path?: string;
   message: string;
+  /** Config writes: where a resolved value would break (see `WouldBreakValuesError`). */
+  environment?: string;
+  tenant?: string | null;
+  rules?: string[];
 }
 
 export abstract class DomainError extends Error {
@@ -87,6 +92,16 @@ export class VersionConflictError extends DomainError {
       { path: 'version', message: `expected ${actual}, got ${expected}` },
     ]);
   }
+}
+
+/**
+ * A config write is valid on its own but would make effective values invalid somewhere else in
+ * the hierarchy; each detail names the environment, tenant (null: the environment's own value),
+ * targeted rules in effect, and the path and message inside the value.
+ */
+export class WouldBreakValuesError extends DomainError {
+  readonly code = 'WOULD_BREAK_VALUES' as const;
+  readonly status = 422;
 }
 
 export class PreconditionRequiredError extends DomainError {

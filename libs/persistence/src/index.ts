@@ -13,3 +13,5 @@ export * from './repositories/segment.repository';
 export * from './outbox-drain';
 export * from './repositories/snapshot.repository';
 export * from './snapshot.mapper';
+export * from './repositories/config.repository';
+export * from './config.mapper';

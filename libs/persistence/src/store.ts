@@ -1,6 +1,7 @@
 import { DataSource, type EntityManager } from 'typeorm';
 import { dataSourceOptions } from './database';
 import { AuditRepository } from './repositories/audit.repository';
+import { ConfigRepository } from './repositories/config.repository';
 import { CredentialRepository } from './repositories/credential.repository';
 import { EnvironmentRepository } from './repositories/environment.repository';
 import { FlagRepository } from './repositories/flag.repository';
@@ -19,6 +20,7 @@ export class Repositories {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
   readonly snapshots: SnapshotRepository;
+  readonly configs: ConfigRepository;
 
   constructor(em: EntityManager, auditKey: string | undefined) {
     this.projects = new ProjectRepository(em);
@@ -29,6 +31,7 @@ export class Repositories {
     this.audit = new AuditRepository(em, auditKey);
     this.outbox = new OutboxRepository(em);
     this.snapshots = new SnapshotRepository(em);
+    this.configs = new ConfigRepository(em);
   }
 }
 

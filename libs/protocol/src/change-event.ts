@@ -1,3 +1,4 @@
+import type { ConfigItemSnapshotV1 } from './config';
 import type { FlagSnapshotV1, SegmentDefinitionV1 } from './flags';
 
 /**
@@ -16,7 +17,9 @@ export type ChangeV1 =
   | { type: 'flag.upsert'; flag: FlagSnapshotV1 }
   | { type: 'flag.delete'; key: string }
   | { type: 'segment.upsert'; segment: SegmentSnapshotV1 }
-  | { type: 'segment.delete'; key: string };
+  | { type: 'segment.delete'; key: string }
+  | { type: 'config.upsert'; config: ConfigItemSnapshotV1 }
+  | { type: 'config.delete'; key: string };
 
 export interface ChangeEventV1 {
   v: typeof CHANGE_EVENT_VERSION;

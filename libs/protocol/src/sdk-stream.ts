@@ -1,4 +1,5 @@
 import type { ChangeV1, SegmentSnapshotV1 } from './change-event';
+import type { ConfigItemSnapshotV1 } from './config';
 import type { EvaluationErrorCode, EvaluationReason, FlagSnapshotV1 } from './flags';
 
 /**
@@ -17,6 +18,8 @@ export interface SnapshotMessageV1 {
   stateHash: string;
   flags: FlagSnapshotV1[];
   segments: SegmentSnapshotV1[];
+  /** Config items with the layers of this environment's chain; absent from gateways before configuration existed. */
+  configs?: ConfigItemSnapshotV1[];
 }
 
 /** Server keys: one revision's changes; apply only when `revision` is the next one you expect. */

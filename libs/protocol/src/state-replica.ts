@@ -1,4 +1,5 @@
 import type { ChangeV1, SegmentSnapshotV1 } from './change-event';
+import type { ConfigItemSnapshotV1 } from './config';
 import type { FlagSnapshotV1 } from './flags';
 import { combineStateHash, itemHash } from './state-hash';
 
@@ -16,13 +17,21 @@ export class StateReplica {
   private readonly segmentMap = new Map<string, SegmentSnapshotV1>();
   private readonly flagHashes = new Map<string, string>();
   private readonly segmentHashes = new Map<string, string>();
+  private readonly configMap = new Map<string, ConfigItemSnapshotV1>();
+  private readonly configHashes = new Map<string, string>();
 
   /** Replaces everything with a whole state at `revision`. */
-  load(revision: number, flags: readonly FlagSnapshotV1[], segments: readonly SegmentSnapshotV1[]): void {
+  load(revision: number, flags: readonly FlagSnapshotV1[], segments: readonly SegmentSnapshotV1[], configs: readonly ConfigItemSnapshotV1[] = []): void {
     this.flagMap.clear();
     this.segmentMap.clear();
     this.flagHashes.clear();
     this.segmentHashes.clear();
+    this.configMap.clear();
+    this.configHashes.clear();
+    for (const c of configs) {
+      this.configMap.set(c.key, c);
+      this.configHashes.set(c.key, itemHash(c));
+    }
     for (const f of flags) {
       this.flagMap.set(f.key, f);
       this.flagHashes.set(f.key, itemHash(f));
@@ -32,7 +41,7 @@ export class StateReplica {
       this.segmentHashes.set(s.key, itemHash(s));
     }
     this.revision = revision;
-    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes);
+    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes, this.configHashes);
   }
 
   /** Applies one revision's changes: only when it is the next revision. */
@@ -57,10 +66,18 @@ export class StateReplica {
           this.segmentMap.delete(change.key);
           this.segmentHashes.delete(change.key);
           break;
+        case 'config.upsert':
+          this.configMap.set(change.config.key, change.config);
+          this.configHashes.set(change.config.key, itemHash(change.config));
+          break;
+        case 'config.delete':
+          this.configMap.delete(change.key);
+          this.configHashes.delete(change.key);
+          break;
       }
     }
     this.revision = revision;
-    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes);
+    this.stateHash = combineStateHash(this.flagHashes, this.segmentHashes, this.configHashes);
     return 'applied';
   }
 
@@ -71,6 +88,15 @@ export class StateReplica {
   /** Flags sorted by key. */
   flags(): FlagSnapshotV1[] {
     return [...this.flagMap.values()].sort(byKey);
+  }
+
+  config(key: string): ConfigItemSnapshotV1 | undefined {
+    return this.configMap.get(key);
+  }
+
+  /** Config items sorted by key. */
+  configs(): ConfigItemSnapshotV1[] {
+    return [...this.configMap.values()].sort(byKey);
   }
 
   /** Segments sorted by key. */

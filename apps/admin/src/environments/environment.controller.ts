@@ -8,6 +8,7 @@ import { Writer } from '../auth/current.decorator';
 import type { WriteContext } from '../auth/principal';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
+import { ConfigService } from '../configs/config.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
 import { mustEnvironment, mustProject } from '../common/lookup';
@@ -24,6 +25,7 @@ export class EnvironmentController {
   constructor(
     @Inject(STORE) private readonly store: Store,
     private readonly changes: ChangeService,
+    private readonly configs: ConfigService,
   ) {}
 
   @Get()
@@ -54,6 +56,7 @@ export class EnvironmentController {
         if (!flag.archived) changes.push({ type: 'flag.upsert', flag: flagSnapshot(flag, settings) });
       }
       for (const segment of await tx.segments.listAll(project.id)) changes.push({ type: 'segment.upsert', segment: segmentSnapshot(segment) });
+      changes.push(...(await this.configs.upsertsFor(tx, project.key, env.key)));
       // The change below gives the new environment its first revision when there is anything to stream.
       const view = { ...present.environment(env, parent?.key ?? null), revision: changes.length ? 1 : 0 };
       return {
@@ -101,9 +104,11 @@ export class EnvironmentController {
         parentId = parent?.id ?? null;
         parentKey = parent?.key ?? null;
       }
+      // A new parent changes the configuration this environment and those below it inherit.
+      const environments = parentKey !== before.parent ? await this.configs.reparent(tx, await this.configs.scope(tx, projectKey), envKey, parentKey) : [];
       const updated = await tx.environments.update(env, { name: dto.name ?? env.name, protected: dto.protected ?? env.protected, parentId });
       const after = present.environment(updated, parentKey);
-      return { result: after, audit: { action: 'environment.updated', target: { type: 'environment', key: envKey }, project: projectKey, environment: envKey, before, after } };
+      return { result: after, project: projectKey, environments, audit: { action: 'environment.updated', target: { type: 'environment', key: envKey }, project: projectKey, environment: envKey, before, after } };
     });
     return view;
   }

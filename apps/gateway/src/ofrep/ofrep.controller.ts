@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res, UseFilters }
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { ConfigEvaluation } from '@flagstream/config';
 import type { EvaluationResultV1 } from '@flagstream/protocol';
 import { GATEWAY_RUNTIME } from '../gateway.tokens';
 import type { GatewayRuntime } from '../gateway.runtime';
@@ -45,7 +46,13 @@ export class OfrepController {
       res.status(304).end();
       return;
     }
-    const flags = hub.evaluator().evaluateAll(context, { clientVisibleOnly: principal.kind === 'client' }).map((r) => (r.reason === 'ERROR' ? failure(r) : success(r)));
+    const results = hub.evaluator().evaluateAll(context, { clientVisibleOnly: principal.kind === 'client' });
+    const flagKeys = new Set(results.map((r) => r.key));
+    for (const config of hub.configs().values()) {
+      // A flag of the same key wins; config items are object flags with their effective value.
+      if (!flagKeys.has(config.item.key) && (principal.kind === 'server' || config.item.clientVisible)) results.push(configResult(config.evaluate(context)));
+    }
+    const flags = results.map((r) => (r.reason === 'ERROR' ? failure(r) : success(r)));
     const key = encodeURIComponent(keyOfRequest(req));
     res.status(200).json({
       flags,
@@ -65,7 +72,10 @@ export class OfrepController {
 
   private evaluate(hub: EnvironmentHub, principal: SdkPrincipal, key: string, context: Record<string, unknown>): EvaluationResultV1 {
     const flag = hub.flag(key);
-    if (principal.kind === 'client' && flag && !flag.clientVisible) {
+    if (!flag || (principal.kind === 'client' && !flag.clientVisible)) {
+      // Not a flag (for this key): a config item of the same key is served as an object flag.
+      const config = hub.configs().get(key);
+      if (config && (principal.kind === 'server' || config.item.clientVisible)) return configResult(config.evaluate(context));
       return { key, value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag "${key}" was not found` };
     }
     return hub.evaluator().evaluate(key, context);
@@ -103,8 +113,21 @@ function contextOf(body: unknown, key?: string): Record<string, unknown> {
   return context as Record<string, unknown>;
 }
 
-function success(r: EvaluationResultV1) {
-  return { key: r.key, value: r.value, reason: r.reason, ...(r.variation !== undefined ? { variant: r.variation } : {}), metadata: r.ruleId ? { ruleId: r.ruleId } : {} };
+function success(r: EvaluationResultV1 & { metadata?: Record<string, string | number | boolean> }) {
+  return { key: r.key, value: r.value, reason: r.reason, ...(r.variation !== undefined ? { variant: r.variation } : {}), metadata: r.metadata ?? (r.ruleId ? { ruleId: r.ruleId } : {}) };
+}
+
+/** A config item's effective value as an OFREP object flag; metadata says where it came from. */
+function configResult(e: ConfigEvaluation): EvaluationResultV1 & { metadata: Record<string, string | number | boolean> } {
+  const metadata: Record<string, string | number | boolean> = { config: true, configVersion: e.version };
+  if (e.source) {
+    metadata['source'] = e.source.scope;
+    if (e.source.environment !== undefined) metadata['sourceEnvironment'] = e.source.environment;
+    if (e.source.tenant !== undefined) metadata['sourceTenant'] = e.source.tenant;
+    if (e.source.ruleId !== undefined) metadata['ruleId'] = e.source.ruleId;
+  }
+  if (!e.found) return { key: e.key, value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `config item "${e.key}" has no value in this environment`, metadata };
+  return { key: e.key, value: e.value, reason: e.reason, metadata };
 }
 
 function failure(r: EvaluationResultV1) {

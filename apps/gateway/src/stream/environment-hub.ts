@@ -1,3 +1,4 @@
+import { compileConfigSnapshot, type CompiledConfigSnapshot } from '@flagstream/config';
 import { SDK_STREAM_VERSION, StateReplica, type ChangeEventV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
 import canonicalize from 'canonicalize';
 import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
@@ -49,6 +50,7 @@ export class EnvironmentHub {
   private backlog: PublishedPatch[] = [];
   private snapshotCache: { revision: number; message: SnapshotMessageV1; sse: Uint8Array } | null = null;
   private compiled: EnvironmentEvaluator | null = null;
+  private compiledConfigs: { revision: number; items: Map<string, CompiledConfigSnapshot> } | null = null;
 
   constructor(
     state: EnvironmentState,
@@ -90,7 +92,7 @@ export class EnvironmentHub {
       else if (change.type === 'flag.delete') {
         changedFlags.add(change.key);
         removedFlags.push(change.key);
-      } else segmentsChanged = true;
+      } else if (change.type === 'segment.upsert' || change.type === 'segment.delete') segmentsChanged = true;
     }
     this.environment = event.environment;
     if (this.compiled) {
@@ -128,6 +130,7 @@ export class EnvironmentHub {
         stateHash: this.stateHash,
         flags: this.state.flags(),
         segments: this.state.segments(),
+        configs: this.state.configs(),
       };
       // Canonical JSON: every gateway sends byte-identical snapshots, however it got the state.
       this.snapshotCache = { revision: this.revision, message, sse: Buffer.from(`id: ${this.revision}\nevent: snapshot\ndata: ${canonicalize(message)}\n\n`) };
@@ -155,6 +158,15 @@ export class EnvironmentHub {
     return this.compiled;
   }
 
+  /** Config items compiled for evaluation (on first use per revision). */
+  configs(): ReadonlyMap<string, CompiledConfigSnapshot> {
+    if (this.compiledConfigs?.revision !== this.revision) {
+      const segments = this.state.segments();
+      this.compiledConfigs = { revision: this.revision, items: new Map(this.state.configs().map((c) => [c.key, compileConfigSnapshot(c, segments)])) };
+    }
+    return this.compiledConfigs.items;
+  }
+
   /** Commit time of a recent revision (for acknowledgement latency), if still kept. */
   committedAt(revision: number): number | undefined {
     const first = this.backlog[0];
@@ -174,9 +186,10 @@ export class EnvironmentHub {
   }
 
   private load(state: EnvironmentState): void {
-    this.state.load(state.revision, state.flags, state.segments);
+    this.state.load(state.revision, state.flags, state.segments, state.configs);
     this.environment = state.environment;
     this.compiled = null;
+    this.compiledConfigs = null;
     this.snapshotCache = null;
   }
 }

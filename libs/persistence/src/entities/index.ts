@@ -7,9 +7,15 @@ export * from './api-token.entity';
 export * from './sdk-key.entity';
 export * from './audit-event.entity';
 export * from './outbox.entity';
+export * from './config-item.entity';
+export * from './config-layer.entity';
+export * from './config-version.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
+import { ConfigItemEntity } from './config-item.entity';
+import { ConfigLayerEntity } from './config-layer.entity';
+import { ConfigVersionEntity } from './config-version.entity';
 import { EnvironmentEntity } from './environment.entity';
 import { FlagEnvironmentEntity } from './flag-environment.entity';
 import { FlagEntity } from './flag.entity';
@@ -28,4 +34,7 @@ export const ENTITIES = [
   SdkKeyEntity,
   AuditEventEntity,
   OutboxEntity,
+  ConfigItemEntity,
+  ConfigLayerEntity,
+  ConfigVersionEntity,
 ];

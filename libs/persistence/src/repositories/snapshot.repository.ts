@@ -1,6 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import type { FlagSnapshotV1, SegmentSnapshotV1 } from '@flagstream/protocol';
-import { EnvironmentEntity, FlagEntity, FlagEnvironmentEntity, ProjectEntity, SegmentEntity } from '../entities';
+import { configSnapshotFor } from '@flagstream/config';
+import type { ConfigItemSnapshotV1, FlagSnapshotV1, SegmentSnapshotV1 } from '@flagstream/protocol';
+import { chainOf, environmentNodes, storedLayer } from '../config.mapper';
+import { ConfigItemEntity, ConfigLayerEntity, EnvironmentEntity, FlagEntity, FlagEnvironmentEntity, ProjectEntity, SegmentEntity } from '../entities';
 import { flagSnapshot, segmentSnapshot } from '../snapshot.mapper';
 
 /** An environment's whole SDK-visible state at one revision. */
@@ -11,6 +13,7 @@ export interface EnvironmentState {
   revision: number;
   flags: FlagSnapshotV1[];
   segments: SegmentSnapshotV1[];
+  configs: ConfigItemSnapshotV1[];
 }
 
 export class SnapshotRepository {
@@ -43,7 +46,30 @@ export class SnapshotRepository {
         .map((f) => flagSnapshot(f, byFlag.get(f.id)!))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
       segments: segments.map(segmentSnapshot),
+      configs: await this.configs(project, env),
     };
+  }
+
+  /** Config items with the layers of the environment's chain. */
+  private async configs(project: ProjectEntity, env: EnvironmentEntity): Promise<ConfigItemSnapshotV1[]> {
+    const items = await this.em.getRepository(ConfigItemEntity).find({ where: { projectId: project.id, deleted: false }, order: { key: 'ASC' } });
+    if (!items.length) return [];
+    const envs = await this.em.getRepository(EnvironmentEntity).findBy({ projectId: project.id });
+    const keyById = new Map(envs.map((e) => [e.id, e.key]));
+    const chain = chainOf(env.key, environmentNodes(envs));
+    const layers = await this.em
+      .getRepository(ConfigLayerEntity)
+      .createQueryBuilder('l')
+      .where('l.item_id = ANY(:ids)', { ids: items.map((i) => i.id) })
+      .getMany();
+    return items.map((item) =>
+      configSnapshotFor(
+        item,
+        layers.filter((l) => l.itemId === item.id).map((l) => storedLayer(l, keyById)),
+        chain,
+        project.tenantAttribute,
+      ),
+    );
   }
 
   /** Current revisions of these environments (a cheap check for a gateway that may be behind). */
