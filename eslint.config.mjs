@@ -3,7 +3,8 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '*.js', '*.mjs', '.dependency-cruiser.cjs'] },
+  // .test-results/ holds test output, including the scratch projects of test/sdk-package.e2e-spec.ts.
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '.test-results/**', '*.js', '*.mjs', '.dependency-cruiser.cjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

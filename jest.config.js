@@ -11,6 +11,8 @@ const base = {
   },
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   rootDir: __dirname,
+  // The packed SDK under dist/ has its own package.json named @flagstream/sdk; keep it out of the module map.
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.test-results/'],
 };
 
 module.exports = {

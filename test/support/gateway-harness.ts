@@ -59,6 +59,8 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     app,
     async close() {
       await runtime.stop();
+      // Idle keep-alive sockets (fetch keeps one after an aborted stream) would hold close() for seconds.
+      (app.getHttpServer() as import('node:http').Server).closeAllConnections();
       await app.close();
       redis.disconnect();
       blockingRedis.disconnect();

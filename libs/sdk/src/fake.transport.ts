@@ -1,11 +1,15 @@
-import type { SseMessage } from './sse-parser';
-import { StreamHttpError, type StreamOpenOptions, type StreamTransport } from './transport';
+import { StreamHttpError, type StreamEvent, type StreamOpenOptions, type StreamTransport } from './transport';
 
 interface FakeConnection {
   lastEventId?: string;
-  send(event: string, id: number | undefined, data: unknown): void;
+  /** Delivers a message as a transport would (the id is what SSE would carry; the client ignores it). */
+  send(event: StreamEvent, id: number | undefined, data: unknown): void;
+  /** The stream ends normally. */
   end(): void;
+  /** The stream fails with an HTTP status (`StreamHttpError`). */
   fail(status: number): void;
+  /** The stream fails with any error (a network failure). */
+  break(error: Error): void;
   readonly aborted: boolean;
 }
 
@@ -31,13 +35,14 @@ export class FakeTransport implements StreamTransport {
       o.signal.addEventListener('abort', () => finish(resolve));
       const conn: FakeConnection = {
         lastEventId: o.lastEventId,
-        send: (event, id, data) => {
+        send: (event, _id, data) => {
           if (done) return;
-          const m: SseMessage = { event, data: JSON.stringify(data), id: id === undefined ? undefined : String(id) };
-          o.onMessage(m);
+          // A copy, as a real transport would deliver: the client must not share the test's objects.
+          o.onMessage(event, JSON.parse(JSON.stringify(data)) as unknown);
         },
         end: () => finish(resolve),
         fail: (status) => finish(() => reject(new StreamHttpError(status, `failed with ${status}`))),
+        break: (error) => finish(() => reject(error)),
         get aborted() {
           return o.signal.aborted;
         },

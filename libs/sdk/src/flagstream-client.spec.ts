@@ -1,8 +1,10 @@
-import { stateHash, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
+import { stateHash, type ConfigItemSnapshotV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
 import { FakeTransport } from './fake.transport';
-import { FlagstreamAuthError, FlagstreamClient } from './flagstream-client';
+import { FlagstreamAuthError, FlagstreamClient, type SnapshotCache } from './flagstream-client';
+import type { ExposureEvent } from './exposure.reporter';
 import { Backoff } from './backoff';
 import { SseParser } from './sse-parser';
+import { FetchSseTransport, StreamHttpError, type StreamEvent } from './transport';
 
 function flag(key: string, on: boolean, version = 1, extra: Partial<FlagSnapshotV1['settings']> = {}): FlagSnapshotV1 {
   return {
@@ -19,7 +21,7 @@ function flag(key: string, on: boolean, version = 1, extra: Partial<FlagSnapshot
 }
 
 function snapshot(revision: number, flags: FlagSnapshotV1[]): SnapshotMessageV1 {
-  return { v: 1, environment: 'test', revision, stateHash: stateHash(flags, []), flags, segments: [] };
+  return { v: 1, environment: 'test', revision, stateHash: stateHash(flags, []), flags, segments: [], configs: [] };
 }
 
 /** A patch with the right hash for the state it leads to. */
@@ -28,6 +30,32 @@ function patch(revision: number, after: FlagSnapshotV1[], changed: FlagSnapshotV
 }
 
 const ctx = { targetingKey: 'u1' };
+
+/** Polls `check` until it holds (fails after `timeoutMs`). */
+async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** An in-memory cache that records what it was asked to save. */
+class MemoryCache implements SnapshotCache {
+  readonly saved: SnapshotMessageV1[] = [];
+  constructor(
+    public stored: SnapshotMessageV1 | null = null,
+    private readonly problem: Error | null = null,
+  ) {}
+  async load(report?: (error: Error) => void): Promise<SnapshotMessageV1 | null> {
+    if (this.problem) report?.(this.problem);
+    return this.stored;
+  }
+  async save(snapshot: SnapshotMessageV1): Promise<void> {
+    this.saved.push(snapshot);
+    this.stored = snapshot;
+  }
+}
 
 describe('FlagstreamClient', () => {
   let transport: FakeTransport;
@@ -143,6 +171,322 @@ describe('FlagstreamClient', () => {
   });
 });
 
+describe('FlagstreamClient messages and connection events', () => {
+  let transport: FakeTransport;
+  let client: FlagstreamClient;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+  });
+  afterEach(async () => {
+    await client?.close();
+  });
+
+  function start(extra: Partial<ConstructorParameters<typeof FlagstreamClient>[0]> = {}) {
+    client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, backoff: { initialMs: 5, maxMs: 20 }, ...extra });
+    return client;
+  }
+
+  it('rejects a message of another version or shape with an error, then resyncs from a fresh snapshot', async () => {
+    start();
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.message));
+    const c0 = await transport.connection(0);
+    c0.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    c0.send('patch', 2, { v: 2, revision: 2 });
+    expect(c0.aborted).toBe(true);
+    const c1 = await transport.connection(1);
+    expect(c1.lastEventId).toBeUndefined();
+    c1.send('snapshot', 1, { ...snapshot(1, [flag('a', true)]), flags: 'nope' });
+    const c2 = await transport.connection(2);
+    expect(errors).toEqual(['unsupported patch message (v 2); resyncing', 'malformed snapshot message; resyncing']);
+    expect(c2.lastEventId).toBeUndefined();
+    // The state in doubt was kept for getters meanwhile.
+    expect(client.boolean('a', ctx, false)).toBe(true);
+  });
+
+  it('emits connected when a stream opens and disconnected once per loss, not per failed retry', async () => {
+    start();
+    const events: Array<string> = [];
+    client.on('connected', () => events.push('connected'));
+    client.on('disconnected', (e) => events.push(`disconnected:${e ? e.message : 'null'}`));
+    const c0 = await transport.connection(0);
+    expect(events).toEqual(['connected']);
+    c0.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    transport.refuseWith = [503, 502];
+    c0.break(new Error('socket hang up'));
+    const c1 = await transport.connection(1);
+    expect(events).toEqual(['connected', 'disconnected:socket hang up', 'connected']);
+    // The client kept serving its state while it was disconnected.
+    expect(client.boolean('a', ctx, false)).toBe(true);
+    c1.end();
+    await transport.connection(2);
+    expect(events).toEqual(['connected', 'disconnected:socket hang up', 'connected', 'disconnected:null', 'connected']);
+  });
+
+  it('reports the first failed attempt as disconnected, and a refused key as disconnected then a fatal error', async () => {
+    transport.refuseWith = [503, 403];
+    start();
+    const events: string[] = [];
+    client.on('connected', () => events.push('connected'));
+    client.on('disconnected', (e) => events.push(`disconnected:${e?.message}`));
+    client.on('error', (e, fatal) => events.push(`error:${e.message}:${fatal}`));
+    await expect(client.ready(1000)).rejects.toBeInstanceOf(FlagstreamAuthError);
+    expect(events).toEqual([
+      'error:refused with 503:false',
+      'disconnected:refused with 503',
+      'error:the gateway refused the SDK key (refused with 403); not retrying:true',
+    ]);
+  });
+
+  it('a reconnect to resume after a gap is immediate and reported as disconnected(null)', async () => {
+    start({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const lost: Array<Error | null> = [];
+    client.on('disconnected', (e) => lost.push(e));
+    const c0 = await transport.connection(0);
+    c0.send('snapshot', 4, snapshot(4, [flag('a', true)]));
+    c0.send('patch', 6, patch(6, [flag('a', false, 2)], [flag('a', false, 2)]));
+    // With a one-minute backoff, only an immediate reconnect opens in time.
+    const c1 = await transport.connection(1, 500);
+    expect(c1.lastEventId).toBe('4');
+    expect(lost).toEqual([null]);
+  });
+});
+
+describe('FetchSseTransport', () => {
+  function sseResponse(chunks: string[], status = 200): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunks) controller.enqueue(new TextEncoder().encode(c));
+        controller.close();
+      },
+    });
+    return new Response(body, { status, headers: { 'Content-Type': 'text/event-stream' } });
+  }
+
+  it('parses snapshot and patch events into objects, skips other events, and sends Last-Event-ID', async () => {
+    const seen: Array<[string, Record<string, string>]> = [];
+    const fetchImpl = (async (url: string, init: RequestInit) => {
+      seen.push([url, init.headers as Record<string, string>]);
+      return sseResponse(['retry: 10\n\nid: 3\nevent: snapshot\ndata: {"v":1,', '"revision":3}\n\n: ping\n\nevent: message\ndata: {}\n\nid: 4\nevent: patch\ndata: {"v":1,"revision":4}\n\n']);
+    }) as unknown as typeof fetch;
+    const t = new FetchSseTransport({ baseUrl: 'http://gw/', sdkKey: 'key', fetch: fetchImpl });
+    const messages: Array<[StreamEvent, unknown]> = [];
+    let opened = 0;
+    await t.open({ lastEventId: '2', signal: new AbortController().signal, onOpen: () => opened++, onMessage: (e, m) => messages.push([e, m]) });
+    expect(opened).toBe(1);
+    expect(seen).toEqual([['http://gw/sdk/v1/stream', { Accept: 'text/event-stream', Authorization: 'Bearer key', 'Last-Event-ID': '2' }]]);
+    expect(messages).toEqual([
+      ['snapshot', { v: 1, revision: 3 }],
+      ['patch', { v: 1, revision: 4 }],
+    ]);
+  });
+
+  it('fails on an event whose data is not JSON, and on an HTTP error with the gateway message', async () => {
+    const t = new FetchSseTransport({ baseUrl: 'http://gw', sdkKey: 'key', fetch: (async () => sseResponse(['id: 3\nevent: patch\ndata: {oops\n\n'])) as unknown as typeof fetch });
+    const options = { signal: new AbortController().signal, onOpen: () => undefined, onMessage: () => undefined };
+    await expect(t.open(options)).rejects.toThrow('the gateway sent a patch that is not JSON (id 3)');
+    const refused = new FetchSseTransport({
+      baseUrl: 'http://gw',
+      sdkKey: 'key',
+      fetch: (async () => new Response(JSON.stringify({ error: { message: 'missing or invalid SDK key' } }), { status: 401 })) as unknown as typeof fetch,
+    });
+    const error = await refused.open(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamHttpError);
+    expect(error).toMatchObject({ status: 401, message: 'gateway answered 401: missing or invalid SDK key' });
+  });
+});
+
+describe('FlagstreamClient snapshot cache', () => {
+  let transport: FakeTransport;
+  let client: FlagstreamClient;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+  });
+  afterEach(async () => {
+    await client?.close();
+  });
+
+  function start(extra: Partial<ConstructorParameters<typeof FlagstreamClient>[0]> = {}) {
+    client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, backoff: { initialMs: 5, maxMs: 20 }, ...extra });
+    return client;
+  }
+
+  it('is ready from the cache before the network answers, then resumes from its revision', async () => {
+    const cache = new MemoryCache(snapshot(7, [flag('a', false)]));
+    start({ cache });
+    await client.ready(1000);
+    expect(client.revision).toBe(7);
+    expect(client.booleanDetail('a', ctx, true)).toEqual({ value: false, variation: 'off', reason: 'DISABLED' });
+    const c = await transport.connection(0);
+    expect(c.lastEventId).toBe('7');
+    // Loading the cache is not a revision from the gateway: nothing to acknowledge or save.
+    expect(transport.acks).toEqual([]);
+    expect(cache.saved).toEqual([]);
+  });
+
+  it('reports an unusable cache as a non-fatal error and starts from the network', async () => {
+    const cache = new MemoryCache(null, new Error('snapshot cache /x is corrupt (not JSON); ignoring it'));
+    const errors: Array<[string, boolean]> = [];
+    start({ cache });
+    client.on('error', (e, fatal) => errors.push([e.message, fatal]));
+    const c = await transport.connection(0);
+    expect(errors).toEqual([['snapshot cache /x is corrupt (not JSON); ignoring it', false]]);
+    expect(c.lastEventId).toBeUndefined();
+    expect(client.isReady).toBe(false);
+  });
+
+  it('saves a snapshot from the gateway at once, and its state after patches at most once per interval', async () => {
+    const cache = new MemoryCache();
+    start({ cache, cacheSaveIntervalMs: 100 });
+    const c = await transport.connection(0);
+    const s5 = snapshot(5, [flag('a', false)]);
+    c.send('snapshot', 5, s5);
+    await until(() => cache.saved.length === 1);
+    expect(cache.saved[0]).toEqual(s5);
+    const a = [flag('a', true, 2), flag('a', false, 3), flag('a', true, 4)];
+    const b = flag('b', true);
+    c.send('patch', 6, patch(6, [a[0]], [a[0]]));
+    c.send('patch', 7, patch(7, [a[1]], [a[1]]));
+    c.send('patch', 8, patch(8, [a[2], b], [a[2], b]));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(cache.saved).toHaveLength(1);
+    await until(() => cache.saved.length === 2);
+    // The current state, as a snapshot the cache can load and verify.
+    expect(cache.saved[1]).toEqual(snapshot(8, [a[2], b]));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(cache.saved).toHaveLength(2);
+  });
+
+  it('flushes a pending save on close()', async () => {
+    const cache = new MemoryCache();
+    start({ cache, cacheSaveIntervalMs: 60_000 });
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', false)]));
+    c.send('patch', 2, patch(2, [flag('a', true, 2)], [flag('a', true, 2)]));
+    await client.close();
+    expect(cache.saved.map((x) => x.revision)).toEqual([1, 2]);
+    expect(cache.saved[1]).toEqual(snapshot(2, [flag('a', true, 2)]));
+  });
+
+  it('does not save a state in doubt (after a hash mismatch) and reports a failed save as non-fatal', async () => {
+    const cache = new MemoryCache();
+    let failNext = true;
+    const flaky: SnapshotCache = {
+      load: () => cache.load(),
+      save: async (snap) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        await cache.save(snap);
+      },
+    };
+    start({ cache: flaky, cacheSaveIntervalMs: 60_000 });
+    const errors: Array<[string, boolean]> = [];
+    client.on('error', (e, fatal) => errors.push([e.message, fatal]));
+    const c0 = await transport.connection(0);
+    c0.send('snapshot', 1, snapshot(1, [flag('a', false)]));
+    await until(() => errors.length === 1);
+    expect(errors).toEqual([['disk full', false]]);
+    c0.send('patch', 2, { ...patch(2, [flag('a', true, 2)], [flag('a', true, 2)]), stateHash: 'wrong' });
+    await transport.connection(1);
+    await client.close();
+    expect(cache.saved).toEqual([]);
+  });
+});
+
+describe('FlagstreamClient exposures', () => {
+  let transport: FakeTransport;
+  let client: FlagstreamClient;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+  });
+  afterEach(async () => {
+    await client?.close();
+  });
+
+  it('reports evaluations of existing flags (not errors, not value listeners) in batches, and flushes on close', async () => {
+    const batches: ExposureEvent[][] = [];
+    const rule = { id: 'de', clauses: [{ attribute: 'country', operator: 'in' as const, values: ['de'] }], serve: { variation: 'off' } };
+    client = new FlagstreamClient({
+      sdkKey: 'k',
+      baseUrl: 'http://x',
+      transport,
+      bootstrap: snapshot(1, [flag('a', true, 1, { rules: [rule] })]),
+      exposures: { send: (b) => void batches.push(b), batchSize: 2, flushIntervalMs: 60_000 },
+    });
+    client.onValueChange('a', ctx, () => undefined);
+    const before = Date.now();
+    expect(client.boolean('a', { targetingKey: 'u1', country: 'de' }, true)).toBe(false);
+    expect(client.string('a', ctx, 'x')).toBe('x'); // TYPE_MISMATCH: not an exposure
+    expect(client.boolean('missing', ctx, true)).toBe(true); // FLAG_NOT_FOUND: not an exposure
+    expect(client.booleanDetail('a', { country: 'fr' }, false).value).toBe(true);
+    expect(client.boolean('a', { targetingKey: 42 }, false)).toBe(true);
+    await until(() => batches.length === 1);
+    expect(batches[0]).toEqual([
+      { flag: 'a', variation: 'off', contextKey: 'u1', reason: 'TARGETING_MATCH', ruleId: 'de', timestamp: expect.any(Number) },
+      { flag: 'a', variation: 'on', reason: 'DEFAULT', timestamp: expect.any(Number) },
+    ]);
+    expect(batches[0][0].timestamp).toBeGreaterThanOrEqual(before);
+    await client.close();
+    expect(batches).toHaveLength(2);
+    expect(batches[1]).toEqual([{ flag: 'a', variation: 'on', reason: 'DEFAULT', timestamp: expect.any(Number) }]);
+    expect(client.droppedExposures).toBe(0);
+  });
+
+  it('drops and counts exposures beyond maxQueue without blocking the getter, and reports failed sends as non-fatal errors', async () => {
+    client = new FlagstreamClient({
+      sdkKey: 'k',
+      baseUrl: 'http://x',
+      transport,
+      bootstrap: snapshot(1, [flag('a', true)]),
+      exposures: {
+        send: () => {
+          throw new Error('collector down');
+        },
+        batchSize: 1000,
+        maxQueue: 3,
+        flushIntervalMs: 60_000,
+      },
+    });
+    const errors: Array<[string, boolean]> = [];
+    client.on('error', (e, fatal) => errors.push([e.message, fatal]));
+    for (let i = 0; i < 5; i++) expect(client.boolean('a', ctx, false)).toBe(true);
+    expect(client.droppedExposures).toBe(2);
+    await client.close();
+    expect(errors).toEqual([['exposure send failed; dropped a batch of 3: collector down', false]]);
+    expect(client.droppedExposures).toBe(5);
+  });
+});
+
+describe('FlagstreamClient handles', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('leaves no timer behind after close(), with a cache, exposures and a pending save', async () => {
+    jest.useFakeTimers();
+    const transport = new FakeTransport();
+    const cache = new MemoryCache();
+    const c = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, cache, exposures: { send: () => undefined } });
+    // Let the loop load the cache and open the connection (microtasks only: no timer involved).
+    for (let i = 0; i < 10 && transport.connections.length === 0; i++) await Promise.resolve();
+    const conn = transport.connections[0];
+    conn.send('snapshot', 1, snapshot(1, [flag('a', false)]));
+    conn.send('patch', 2, patch(2, [flag('a', true, 2)], [flag('a', true, 2)]));
+    expect(c.boolean('a', ctx, false)).toBe(true);
+    expect(jest.getTimerCount()).toBe(2); // the debounced save and the exposure interval
+    await c.close();
+    expect(conn.aborted).toBe(true);
+    expect(jest.getTimerCount()).toBe(0);
+    expect(cache.saved.map((x) => x.revision)).toEqual([1, 2]);
+  });
+});
+
 describe('Backoff', () => {
   it('grows exponentially with full jitter, capped, and resets after a healthy connection', () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, resetAfterMs: 5000 }, () => 0.999);
@@ -165,5 +509,58 @@ describe('SseParser', () => {
     ]);
     expect(p.retryMs).toBe(2000);
     expect(p.comments).toBe(1);
+  });
+});
+
+describe('FlagstreamClient config items', () => {
+  const limits = (version: number, acme: unknown): ConfigItemSnapshotV1 => ({
+    key: 'payments.limits',
+    version,
+    merge: 'replace',
+    clientVisible: false,
+    tenantAttribute: 'tenantId',
+    chain: ['staging'],
+    layers: [
+      { scope: 'default', value: 100, version: 1 },
+      { scope: 'environment', environment: 'staging', value: 200, version: 2 },
+      ...(acme === undefined ? [] : [{ scope: 'tenant' as const, environment: 'staging', tenant: 'acme', value: acme, version }]),
+    ],
+  });
+  let transport: FakeTransport;
+  let client: FlagstreamClient;
+  beforeEach(() => {
+    transport = new FakeTransport();
+    client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, backoff: { initialMs: 5, maxMs: 20 } });
+  });
+  afterEach(() => client.close());
+
+  it('resolves config values locally per tenant, reports where they came from, and follows patches', async () => {
+    expect(client.configDetail('payments.limits', {}, 0)).toEqual({ value: 0, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY', errorMessage: 'the client has no state yet' });
+    const c = await transport.connection(0);
+    const first = limits(2, undefined);
+    c.send('snapshot', 3, { v: 1, environment: 'staging', revision: 3, stateHash: stateHash([], [], [first]), flags: [], segments: [], configs: [first] });
+    await client.ready();
+    expect(client.config('payments.limits', { tenantId: 'acme' }, 0)).toBe(200);
+    expect(client.configDetail('payments.limits', {}, 0)).toEqual({ value: 200, reason: 'STATIC', version: 2, source: { scope: 'environment', environment: 'staging' } });
+    expect(client.configDetail('nope', {}, 7)).toEqual({ value: 7, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: 'config item "nope" was not found' });
+
+    const seen: string[][] = [];
+    client.on('configChange', (keys) => seen.push(keys));
+    const acme: Array<[unknown, unknown]> = [];
+    const globex: Array<[unknown, unknown]> = [];
+    client.onConfigChange('payments.limits', { tenantId: 'acme' }, (v, p) => acme.push([v, p]));
+    client.onConfigChange('payments.limits', { tenantId: 'globex' }, (v, p) => globex.push([v, p]));
+    const next = limits(3, 500);
+    c.send('patch', 4, { v: 1, revision: 4, stateHash: stateHash([], [], [next]), occurredAt: new Date().toISOString(), changes: [{ type: 'config.upsert', config: next }] });
+    expect(client.revision).toBe(4);
+    expect(seen).toEqual([['payments.limits']]);
+    expect(client.configDetail('payments.limits', { tenantId: 'acme' }, 0)).toEqual({ value: 500, reason: 'TARGETING_MATCH', version: 3, source: { scope: 'tenant', environment: 'staging', tenant: 'acme' } });
+    expect(acme).toEqual([[500, 200]]);
+    expect(globex).toEqual([]);
+    c.send('patch', 5, { v: 1, revision: 5, stateHash: stateHash([], [], []), occurredAt: new Date().toISOString(), changes: [{ type: 'config.delete', key: 'payments.limits' }] });
+    expect(client.config('payments.limits', { tenantId: 'acme' }, -1)).toBe(-1);
+    expect(acme).toEqual([[500, 200], [undefined, 500]]);
+    // No resync happened: the hashes (configs included) matched all along.
+    expect(transport.connections).toHaveLength(1);
   });
 });

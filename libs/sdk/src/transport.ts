@@ -1,6 +1,6 @@
-import { SseParser, type SseMessage } from './sse-parser';
+import { SseParser } from './sse-parser';
 
-/** The gateway answered a stream request with an HTTP error. */
+/** The gateway answered a stream request with an HTTP error (or, over socket.io, a `failure` with that status). */
 export class StreamHttpError extends Error {
   constructor(
     readonly status: number,
@@ -11,27 +11,45 @@ export class StreamHttpError extends Error {
   }
 }
 
+/** The kinds of stream messages the client applies (docs/protocol.md, "The SDK streams"). */
+export type StreamEvent = 'snapshot' | 'patch';
+
+/** What the client hands a transport for one connection. */
 export interface StreamOpenOptions {
-  /** Resume after this revision (SSE `Last-Event-ID`). */
+  /** Resume after this revision (SSE `Last-Event-ID`, socket.io handshake `revision`); absent asks for a snapshot. */
   lastEventId?: string;
+  /** Aborted when the client closes or reconnects on purpose; the transport must then release the connection and resolve. */
   signal: AbortSignal;
+  /** The gateway accepted the connection. */
   onOpen(): void;
-  onMessage(message: SseMessage): void;
+  /**
+   * One message, already decoded: a `SnapshotMessageV1` or `PatchMessageV1` as received (the
+   * client checks its shape). Transports that receive text parse it; transports that receive
+   * objects (socket.io) pass them through. Other events are not forwarded.
+   */
+  onMessage(event: StreamEvent, message: unknown): void;
 }
 
-/** How the client reaches the gateway. The default speaks SSE over `fetch`; tests pass a fake. */
+/** How the client reaches the gateway. The default speaks SSE over `fetch`; `SocketIoTransport` speaks socket.io; tests pass a fake. */
 export interface StreamTransport {
-  /** Streams until the connection ends (resolves) or fails (rejects, `StreamHttpError` for HTTP errors). */
+  /**
+   * Streams until the connection ends (resolves) or fails (rejects, with `StreamHttpError` when
+   * the gateway refused it). Must resolve promptly once `signal` aborts, leaving no open handles.
+   */
   open(options: StreamOpenOptions): Promise<void>;
   /** Reports an applied revision (propagation receipts). Never rejects. */
   ack(revision: number): Promise<void>;
 }
 
+/** Options of `FetchSseTransport`. */
 export interface FetchSseTransportOptions {
+  /** The gateway, e.g. `http://localhost:4001`. */
   baseUrl: string;
+  /** A server SDK key, sent as `Authorization: Bearer`. */
   sdkKey: string;
   /** Defaults to the global `fetch` (Node 18+, browsers). */
   fetch?: typeof fetch;
+  /** The stream's path. Default `/sdk/v1/stream`. */
   path?: string;
 }
 
@@ -67,8 +85,21 @@ export class FetchSseTransport implements StreamTransport {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        for (const m of parser.push(decoder.decode(value, { stream: true }))) o.onMessage(m);
+        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+          if (m.event !== 'snapshot' && m.event !== 'patch') continue;
+          let message: unknown;
+          try {
+            message = JSON.parse(m.data);
+          } catch {
+            throw new Error(`the gateway sent a ${m.event} that is not JSON (id ${m.id ?? 'none'})`);
+          }
+          o.onMessage(m.event, message);
+        }
       }
+    } catch (e) {
+      // Release the socket: a failed stream must not leave the body open.
+      await reader.cancel().catch(() => undefined);
+      throw e;
     } finally {
       reader.releaseLock();
     }
@@ -76,11 +107,13 @@ export class FetchSseTransport implements StreamTransport {
 
   async ack(revision: number): Promise<void> {
     try {
-      await this.fetchImpl(`${this.base}/sdk/v1/ack`, {
+      const res = await this.fetchImpl(`${this.base}/sdk/v1/ack`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${this.options.sdkKey}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ revision }),
       });
+      // Drain the (empty) body so keep-alive sockets are reused and nothing stays pending.
+      await res.body?.cancel().catch(() => undefined);
     } catch {
       // receipts are best effort
     }

@@ -1,4 +1,5 @@
-import { SemVer } from 'semver';
+// Type only: importing the class as a value would pull all of semver into browser bundles.
+import type { SemVer } from 'semver';
 import parseSemver from 'semver/functions/parse';
 
 /** A compiled semver operand. */
@@ -92,4 +93,4 @@ export function compareVersion(value: string, operand: VersionOperand): number {
   return parsed ? parsed.compare(operand.version) : Number.NaN;
 }
 
-export { SemVer };
+export type { SemVer };
