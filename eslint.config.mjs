@@ -29,6 +29,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
+    // The examples are plain Node ES modules, as users would write them.
+    files: ['examples/**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: { process: 'readonly', console: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly' } },
+  },
+  {
     // Jest loads global setup files through their default export.
     files: ['libs/testing/src/global-setup.ts', 'libs/testing/src/global-teardown.ts'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { createProject, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
+import { createProject, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
 import { launchChromium, servePages, type HeadlessBrowser, type PageServer } from './support/browser-harness';
 import { startGateway, type GatewayHarness } from './support/gateway-harness';
 import { REPO_DIR, createScratchProject, packSdk, run, type ScratchProject } from './support/sdk-package-harness';
@@ -236,6 +237,51 @@ export {};
     expect(broken.stdout).toContain("Type 'boolean' is not assignable to type 'number'");
   }, 100_000);
 
+  it('runs examples/node-service: a flag and a config value per request, changes logged live', async () => {
+    await api.post(`${P}/flags`, { key: 'new-checkout', kind: 'boolean' });
+    const settings = await api.put(`${P}/flags/new-checkout/environments/staging`, {
+      on: true, offVariation: 'off', prerequisites: [], version: 1,
+      rules: [{ id: 'de', clauses: [{ attribute: 'country', operator: 'in', values: ['de'] }], serve: { variation: 'on' } }],
+      defaultServe: { variation: 'off' },
+    });
+    expect(settings.status).toBe(200);
+    const limits = { type: 'object', properties: { maxItems: { type: 'integer', minimum: 1 } }, required: ['maxItems'] };
+    expect((await api.post(`${P}/configs`, { key: 'checkout.limits', schema: limits, default: { maxItems: 20 } })).status).toBe(201);
+    expect((await api.put(`${P}/configs/checkout.limits/environments/staging/tenants/acme`, { value: { maxItems: 50 } })).status).toBe(200);
+
+    await scratch.write('example-server.mjs', await readFile(path.join(REPO_DIR, 'examples/node-service/server.mjs'), 'utf8'));
+    const service = spawn(process.execPath, ['example-server.mjs'], {
+      cwd: scratch.dir,
+      env: { PATH: process.env.PATH, FLAGSTREAM_SDK_KEY: serverKey, FLAGSTREAM_URL: gw.url, FLAGSTREAM_CACHE: path.join(scratch.dir, 'example-cache.json'), PORT: '0' },
+    });
+    let output = '';
+    service.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    service.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => service.on('exit', resolve));
+    try {
+      const base = await eventually(async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 10_000);
+      const ask = async (query: string) => (await fetch(`${base}/?${query}`)).json() as Promise<{ newCheckout: boolean; reason: string; limits: unknown }>;
+      expect(await ask('user=u1&country=de&tenant=acme')).toMatchObject({ newCheckout: true, reason: 'TARGETING_MATCH', limits: { maxItems: 50 } });
+      expect(await ask('user=u2&country=fr&tenant=globex')).toMatchObject({ newCheckout: false, reason: 'DEFAULT', limits: { maxItems: 20 } });
+
+      // (The first state logged every key as changed: look only at what comes after each change.)
+      let mark = output.length;
+      expect((await api.post(`${P}/flags/new-checkout/environments/staging/toggle`, { on: false })).status).toBe(200);
+      await eventually(async () => output.slice(mark).includes('flags changed: new-checkout'), 5000);
+      expect(await ask('user=u1&country=de&tenant=acme')).toMatchObject({ newCheckout: false, reason: 'DISABLED' });
+      mark = output.length;
+      expect((await api.put(`${P}/configs/checkout.limits/environments/staging/tenants/acme`, { value: { maxItems: 75 } })).status).toBe(200);
+      await eventually(async () => output.slice(mark).includes('config changed: checkout.limits'), 5000);
+      expect((await ask('tenant=acme')).limits).toEqual({ maxItems: 75 });
+    } finally {
+      service.kill('SIGTERM');
+    }
+    // SIGTERM closes the client (saving its cache): the process then ends by itself.
+    expect(await exited).toBe(0);
+    const cached = JSON.parse(await readFile(path.join(scratch.dir, 'example-cache.json'), 'utf8'));
+    expect(cached.configs.map((c: { key: string }) => c.key)).toEqual(['checkout.limits']);
+  }, 40_000);
+
   it('keeps client mode under its size budget (npm run sdk:size)', async () => {
     const r = await run(process.execPath, ['libs/sdk/scripts/size.mjs', '--no-write', '--json'], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
@@ -260,6 +306,7 @@ export {};
 
     beforeAll(async () => {
       const script = await readFile(path.join(scratch.packageDir, 'dist/browser/flagstream-client.min.js'));
+      const exampleHtml = await readFile(path.join(REPO_DIR, 'examples/browser/index.html'), 'utf8');
       // The page's origin (this server's port) differs from the gateway's: the stream is cross-origin.
       const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>banner</title></head>
@@ -279,6 +326,10 @@ export {};
           res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
         } else if (req.url === '/') {
           res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+        } else if (req.url?.startsWith('/example/flagstream-client.min.js')) {
+          res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+        } else if (req.url?.startsWith('/example/')) {
+          res.writeHead(200, { 'content-type': 'text/html' }).end(exampleHtml);
         } else {
           res.writeHead(404).end();
         }
@@ -291,6 +342,23 @@ export {};
     afterAll(async () => {
       await browser?.close();
       await pages?.close();
+    });
+
+    it('runs examples/browser: the banner follows the flag live', async () => {
+      const examplePage = await browser.context.newPage();
+      examplePage.on('pageerror', (err) => pageErrors.push(err.message));
+      const query = new URLSearchParams({ key: clientKey, gateway: gw.url, user: 'u2' });
+      await examplePage.goto(`${pages.url}/example/?${query.toString()}`);
+      await examplePage.waitForSelector('#banner[data-state="off"]', { timeout: 5000 });
+      expect(await examplePage.textContent('#banner')).toBe('No sale today.');
+      expect((await api.post(`${P}/flags/banner/environments/staging/toggle`, { on: true })).status).toBe(200);
+      await examplePage.waitForSelector('#banner[data-state="on"]', { timeout: 5000 });
+      expect(await examplePage.textContent('#banner')).toBe('Winter sale: 20% off everything!');
+      // Back off, for the next test, which starts from an unlit banner.
+      expect((await api.post(`${P}/flags/banner/environments/staging/toggle`, { on: false })).status).toBe(200);
+      await examplePage.waitForSelector('#banner[data-state="off"]', { timeout: 5000 });
+      await examplePage.close();
+      expect(pageErrors).toEqual([]);
     });
 
     it('loads with a <script> tag, follows a flip made in the admin API, and restarts from localStorage without the gateway', async () => {

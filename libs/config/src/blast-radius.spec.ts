@@ -1,18 +1,29 @@
-import type { ConfigLayerV1 } from '@flagstream/protocol';
+import type { ConfigLayerV1, ValidationProblem } from '@flagstream/protocol';
 import { findBrokenValues } from './blast-radius';
-import { compileConfigSchema } from './config-schema.compiler';
 
+/**
+ * A hand-written check standing in for the schema {max: integer <= 100, currency: EUR|USD},
+ * both required, nothing else (the admin API uses ajv; this lib only takes a check function).
+ */
 const environments = [
   { key: 'prod', parent: null },
   { key: 'prod-eu', parent: 'prod' },
   { key: 'staging', parent: null },
 ];
-const schema = compileConfigSchema({
-  type: 'object',
-  properties: { max: { type: 'integer', maximum: 100 }, currency: { type: 'string', enum: ['EUR', 'USD'] } },
-  required: ['max', 'currency'],
-  additionalProperties: false,
-});
+
+const schema = {
+  check(value: unknown): ValidationProblem[] {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return [{ path: '', message: 'must be object' }];
+    const v = value as Record<string, unknown>;
+    const problems: ValidationProblem[] = [];
+    for (const k of Object.keys(v)) if (k !== 'max' && k !== 'currency') problems.push({ path: k, message: 'is not allowed by the schema' });
+    if (!('max' in v)) problems.push({ path: 'max', message: "must have required property 'max'" });
+    else if (typeof v.max !== 'number' || v.max > 100) problems.push({ path: 'max', message: 'must be <= 100' });
+    if (!('currency' in v)) problems.push({ path: 'currency', message: "must have required property 'currency'" });
+    else if (v.currency !== 'EUR' && v.currency !== 'USD') problems.push({ path: 'currency', message: 'must be equal to one of the allowed values' });
+    return problems;
+  },
+};
 
 describe('findBrokenValues', () => {
   const layers: ConfigLayerV1[] = [

@@ -3,8 +3,6 @@ export { environmentChain, parentProblem, descendantsOf, EnvironmentChainError, 
 export type { EnvironmentNode } from './environment-chain';
 export { applicableLayers, combineLayers, resolveConfig, compileConfigItem, tenantOf } from './config.resolver';
 export type { ResolvableItem, ResolutionTarget, ConfigResolution, ShadowedValue, TargetedMatcher, CompiledConfigItem } from './config.resolver';
-export { compileConfigSchema, schemaProblems, CONFIG_LIMITS } from './config-schema.compiler';
-export type { CompiledConfigSchema } from './config-schema.compiler';
 export { findBrokenValues } from './blast-radius';
 export type { BrokenValue, BlastRadiusInput, BlastRadiusResult } from './blast-radius';
 export { applyVersion, replayVersions, diffStates, sortLayers, sameJson, addressKey, EMPTY_ITEM_STATE } from './config-history';

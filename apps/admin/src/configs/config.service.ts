@@ -1,16 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   addressKey,
-  compileConfigSchema,
   configSnapshotFor,
   diffStates,
   EMPTY_ITEM_STATE,
   findBrokenValues,
   replayVersions,
   sameJson,
-  schemaProblems,
   sortLayers,
-  CONFIG_LIMITS,
   type ConfigChange,
   type ConfigDefinition,
   type ConfigItemState,
@@ -19,6 +16,7 @@ import {
   type LayerAddress,
   type StoredLayer,
 } from '@flagstream/config';
+import { compileConfigSchema, CONFIG_LIMITS, schemaProblems } from './config-schema.compiler';
 import { ForbiddenError, ValidationError, VersionConflictError, WouldBreakValuesError, type ErrorDetail } from '@flagstream/errors';
 import type { ChangeV1, ConfigItemSnapshotV1, ConfigLayerV1 } from '@flagstream/protocol';
 import { validateConditions } from '@flagstream/targeting';
