@@ -321,6 +321,29 @@ describe('configuration delivery and environment inheritance', () => {
     expect(snapshot.configs?.map((c) => [c.key, c.chain])).toEqual([['timeouts.http', ['staging', 'staging-us']]]);
   });
 
+  it('lets the project choose the tenant attribute, and streams it to SDKs', async () => {
+    const stagingKey = (await api.post(`${P}/environments/staging/sdk-keys`, { kind: 'server', name: 'svc-org' })).body.key as string;
+    const client = new FlagstreamClient({ sdkKey: stagingKey, baseUrl: gw.url, backoff: { initialMs: 20, maxMs: 200 } });
+    try {
+      await client.ready();
+      const byOrg = { targetingKey: 'u1', org: 'acme' };
+      expect(client.config('timeouts.http', byOrg, 0)).toBe(2000);
+      const bad = await api.patch(P, { tenantAttribute: 'org.id', version: 1 });
+      expect(bad.status).toBe(400);
+      const version = (await api.get(P)).body.version as number;
+      const patched = await api.patch(P, { tenantAttribute: 'org', version });
+      expect(patched.status).toBe(200);
+      expect(patched.body.tenantAttribute).toBe('org');
+      await eventually(async () => client.config<number>('timeouts.http', byOrg, 0) !== 2000);
+      expect(client.configDetail('timeouts.http', byOrg, 0)).toMatchObject({ reason: 'TARGETING_MATCH', source: { tenant: 'acme' } });
+      const ctx = Buffer.from(JSON.stringify(byOrg)).toString('base64url');
+      expect((await api.get(`${C}/timeouts.http/explain?environment=staging&context=${ctx}`)).body).toMatchObject({ tenant: 'acme', source: { scope: 'tenant' } });
+      expect((await api.patch(P, { tenantAttribute: 'tenantId', version: patched.body.version })).status).toBe(200);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('re-validates and re-streams configuration when an environment changes parent', async () => {
     // development has 300; staging-eu under development would keep 300... fine; but a schema-valid
     // value can still break: tighten with an item whose development value only fits there.

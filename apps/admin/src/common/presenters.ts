@@ -15,6 +15,7 @@ export const present = {
     key: p.key,
     name: p.name,
     description: p.description,
+    tenantAttribute: p.tenantAttribute,
     version: p.version,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),

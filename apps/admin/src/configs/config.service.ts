@@ -273,6 +273,17 @@ export class ConfigService {
     return [...byEnv.values()];
   }
 
+  /** Every live item to every environment (after a project-wide change such as the tenant attribute). */
+  async resendAll(tx: Repositories, projectKey: string): Promise<EnvironmentChanges[]> {
+    const scope = await this.scope(tx, projectKey);
+    const out: EnvironmentChanges[] = [];
+    for (const env of scope.environments) {
+      const changes = await this.upsertsFor(tx, projectKey, env.key);
+      if (changes.length) out.push({ environment: env, changes });
+    }
+    return out;
+  }
+
   /** Every live item as the environment's SDKs see it (for a new environment's first revision). */
   async upsertsFor(tx: Repositories, projectKey: string, environment: string): Promise<ChangeV1[]> {
     const scope = await this.scope(tx, projectKey);

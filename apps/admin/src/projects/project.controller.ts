@@ -6,6 +6,7 @@ import { Requires } from '../auth/requires.decorator';
 import { Writer } from '../auth/current.decorator';
 import type { WriteContext } from '../auth/principal';
 import { ChangeService } from '../changes/change.service';
+import { ConfigService } from '../configs/config.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
 import { mustProject } from '../common/lookup';
@@ -22,6 +23,7 @@ export class ProjectController {
   constructor(
     @Inject(STORE) private readonly store: Store,
     private readonly changes: ChangeService,
+    private readonly configs: ConfigService,
   ) {}
 
   @Get()
@@ -64,8 +66,10 @@ export class ProjectController {
       const p = await mustProject(tx, key, true);
       assertVersion(p.version, expected, `project "${key}"`);
       const before = present.project(p);
-      const updated = await tx.projects.update(p, { name: dto.name ?? p.name, description: dto.description ?? p.description });
-      return { result: updated, audit: { action: 'project.updated', target: { type: 'project', key }, project: key, before, after: present.project(updated) } };
+      const updated = await tx.projects.update(p, { name: dto.name ?? p.name, description: dto.description ?? p.description, tenantAttribute: dto.tenantAttribute ?? p.tenantAttribute });
+      // Config items carry the tenant attribute to SDKs: every environment gets them again.
+      const environments = updated.tenantAttribute !== before.tenantAttribute ? await this.configs.resendAll(tx, key) : [];
+      return { result: updated, project: key, environments, audit: { action: 'project.updated', target: { type: 'project', key }, project: key, before, after: present.project(updated) } };
     });
     res.setHeader('ETag', `"${project.version}"`);
     return present.project(project);

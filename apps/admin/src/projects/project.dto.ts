@@ -37,6 +37,12 @@ export class UpdateProjectDto {
   @MaxLength(2000)
   description?: string;
 
+  @ApiPropertyOptional({ description: 'the context attribute that names a tenant for config overrides (top-level attribute; default tenantId)', example: 'tenantId' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: 'tenantAttribute must be a top-level context attribute name: a letter or _, then letters, digits, _ or -, at most 64 characters' })
+  tenantAttribute?: string;
+
   @ApiPropertyOptional({ description: 'the version being changed (or send If-Match)' })
   @IsOptional()
   @IsInt()

@@ -31,7 +31,7 @@ export class ProjectRepository {
     return insertOrConflict(`project "${values.key}"`, () => this.em.getRepository(ProjectEntity).save(this.em.create(ProjectEntity, values)));
   }
 
-  async update(project: ProjectEntity, patch: Partial<Pick<ProjectEntity, 'name' | 'description'>>): Promise<ProjectEntity> {
+  async update(project: ProjectEntity, patch: Partial<Pick<ProjectEntity, 'name' | 'description' | 'tenantAttribute'>>): Promise<ProjectEntity> {
     Object.assign(project, patch);
     return this.em.getRepository(ProjectEntity).save(project);
   }
