@@ -68,6 +68,10 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'A:production', 403,   403,   200,  403,    200],
   ['POST',   '/api/v1/projects/{project}/flags/{flag}/environments/{env}/toggle',          'B',            403,   200,   200,  403,    403],
 
+  ['POST',   '/api/v1/projects/{project}/kill-switch',                                     'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/kill-switch',                                     'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/kill-switch',                                     'B',            403,   200,   200,  403,    403],
+
   ['GET',    '/api/v1/projects/{project}/configs',                                         'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/configs',                                         'B',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/configs',                                         'A',            403,   201,   201,  201,    201],
@@ -339,6 +343,18 @@ describe('admin API authorization matrix', () => {
         params: { flag: 'fixture-flag' },
         body: { on },
         check: (res) => expect(res.body).toMatchObject({ on, version: (current.body.version as number) + 1 }),
+      };
+    },
+    'POST /api/v1/projects/{project}/kill-switch': async (t, allowed) => {
+      let flag = 'fixture-flag';
+      if (allowed) {
+        flag = await newFlag(t.project!);
+        await expectStatus(await owner().post(`/api/v1/projects/${t.project}/flags/${flag}/environments/${t.env}/toggle`, { on: true }), 200);
+      }
+      return {
+        params: {},
+        body: { flags: [flag], environments: [t.env] },
+        check: (res) => expect(res.body.killed).toEqual([{ flag, environment: t.env, revision: expect.any(Number) }]),
       };
     },
     'GET /api/v1/projects/{project}/configs': async () => ({

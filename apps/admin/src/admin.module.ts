@@ -15,6 +15,7 @@ import { createValidationPipe } from './common/validation.pipe';
 import { EnvironmentController } from './environments/environment.controller';
 import { FlagController } from './flags/flag.controller';
 import { FlagService } from './flags/flag.service';
+import { KillSwitchController } from './flags/kill-switch.controller';
 import { ProjectController } from './projects/project.controller';
 import { PropagationController } from './propagation/propagation.controller';
 import type { PropagationReader } from './propagation/propagation.reader';
@@ -36,7 +37,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },

@@ -19,6 +19,8 @@ export interface ChangeOutcome<T> {
   /** What SDKs must hear about, per environment; each gets one new revision. */
   project?: string;
   environments?: EnvironmentChanges[];
+  /** Turns the result into the final one once the new revision of each environment (by id) is known. */
+  withRevisions?: (revisions: ReadonlyMap<string, number>) => T;
 }
 
 /**
@@ -48,9 +50,11 @@ export class ChangeService {
       });
       const envs = (outcome.environments ?? []).filter((e) => e.changes.length);
       const locked = await tx.environments.lockForChange(envs.map((e) => e.environment.id));
+      const revisions = new Map<string, number>();
       for (const env of locked) {
         const changes = envs.filter((e) => e.environment.id === env.id).flatMap((e) => e.changes);
         const revision = await tx.environments.bumpRevision(env.id);
+        revisions.set(env.id, revision);
         await tx.outbox.insert({
           v: CHANGE_EVENT_VERSION,
           environmentId: env.id,
@@ -63,7 +67,7 @@ export class ChangeService {
         });
         published = true;
       }
-      return outcome.result;
+      return outcome.withRevisions ? outcome.withRevisions(revisions) : outcome.result;
     });
     if (published) this.relay.kick();
     return result;

@@ -1,0 +1,112 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BadRequestError, ForbiddenError, NotFoundError } from '@flagstream/errors';
+import { flagSnapshot, settingsOf, type EnvironmentEntity, type FlagEntity } from '@flagstream/persistence';
+import type { ChangeV1 } from '@flagstream/protocol';
+import { Writer } from '../auth/current.decorator';
+import { ROLE_RANK, type WriteContext } from '../auth/principal';
+import { Requires } from '../auth/requires.decorator';
+import { ChangeService, type EnvironmentChanges } from '../changes/change.service';
+import { API } from '../common/api-path';
+import { KeyPipe } from '../common/key.pipe';
+import { mustProject } from '../common/lookup';
+import { KillSwitchDto } from './kill-switch.dto';
+
+interface KillReport {
+  /** Flags turned off now, per environment, with the revision that carries it to SDKs. */
+  killed: Array<{ flag: string; environment: string; revision: number }>;
+  /** Flags that were already off there (nothing to do). */
+  alreadyOff: Array<{ flag: string; environment: string }>;
+  /** Each environment the call reached: its revision, and where to watch it reach the SDKs. */
+  environments: Array<{ environment: string; revision: number | null; propagation: string | null }>;
+}
+
+/**
+ * The kill switch for many flags at once: every listed flag (or every flag with a tag) off in the
+ * listed environments, in one transaction, one audit record and one revision per environment.
+ */
+@ApiTags('flags')
+@ApiBearerAuth()
+@Controller(`${API}/projects/:project/kill-switch`)
+export class KillSwitchController {
+  constructor(private readonly changes: ChangeService) {}
+
+  @Post()
+  @HttpCode(200)
+  @Requires('editor')
+  @ApiOperation({
+    summary:
+      'Turn off flags (by key or by tag) in some or all environments, at once. Idempotent; the answer gives each environment its revision and the propagation report to watch. Protected environments need the owner role.',
+  })
+  async kill(@Param('project', KeyPipe) projectKey: string, @Body() dto: KillSwitchDto, @Writer() w: WriteContext): Promise<KillReport> {
+    if ((dto.flags === undefined) === (dto.tag === undefined)) {
+      throw new BadRequestError('give either flags or tag', [{ path: dto.flags ? 'tag' : 'flags', message: 'exactly one of flags and tag is required' }]);
+    }
+    return this.changes.write(w, async (tx) => {
+      const project = await mustProject(tx, projectKey);
+      const all = await tx.environments.listAll(project.id);
+      const envs = dto.environments === 'all' ? all : dto.environments.map((key) => all.find((e) => e.key === key) ?? missingEnvironment(key, project.key));
+      const protectedEnv = envs.find((e) => e.protected);
+      if (protectedEnv && ROLE_RANK[w.principal.role] < ROLE_RANK.owner) {
+        throw new ForbiddenError(`environment "${protectedEnv.key}" is protected: turning flags off there needs the owner role`);
+      }
+      let flags: FlagEntity[];
+      if (dto.flags) {
+        const byKey = new Map((await tx.flags.listAll(project.id)).map((f) => [f.key, f]));
+        const unknown = dto.flags.filter((k) => !byKey.has(k));
+        if (unknown.length) throw new NotFoundError(`no flag ${unknown.map((k) => `"${k}"`).join(', ')} in project "${project.key}"`);
+        flags = [...new Set(dto.flags)].map((k) => byKey.get(k)!);
+      } else {
+        flags = (await tx.flags.listAll(project.id)).filter((f) => f.tags.includes(dto.tag!));
+        if (!flags.length) throw new NotFoundError(`no flag of project "${project.key}" carries the tag "${dto.tag}"`);
+      }
+      const killed: Array<{ flag: string; environment: EnvironmentEntity }> = [];
+      const alreadyOff: KillReport['alreadyOff'] = [];
+      const environments: EnvironmentChanges[] = [];
+      for (const env of envs) {
+        const changes: ChangeV1[] = [];
+        for (const flag of flags) {
+          const settings = await tx.flags.findSettings(flag.id, env.id, true);
+          if (!settings || !settings.on) {
+            alreadyOff.push({ flag: flag.key, environment: env.key });
+            continue;
+          }
+          Object.assign(settings, { ...settingsOf(settings), on: false });
+          const saved = await tx.flags.saveSettings(settings);
+          killed.push({ flag: flag.key, environment: env });
+          if (!flag.archived) changes.push({ type: 'flag.upsert', flag: flagSnapshot(flag, saved) });
+        }
+        if (changes.length) environments.push({ environment: env, changes });
+      }
+      const report = (revisions: ReadonlyMap<string, number>): KillReport => ({
+        killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key, revision: revisions.get(k.environment.id) ?? k.environment.revision })),
+        alreadyOff,
+        environments: envs.map((e) => {
+          const revision = revisions.get(e.id) ?? null;
+          return {
+            environment: e.key,
+            revision,
+            propagation: revision === null ? null : `/${API}/projects/${project.key}/environments/${e.key}/revisions/${revision}/propagation`,
+          };
+        }),
+      });
+      if (!killed.length) return { result: report(new Map()), audit: null };
+      return {
+        result: report(new Map()),
+        withRevisions: report,
+        project: project.key,
+        environments,
+        audit: {
+          action: 'flag.killed',
+          target: { type: dto.tag ? 'tag' : 'flags', key: dto.tag ?? flags.map((f) => f.key).join(',') },
+          project: project.key,
+          after: { killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key })), environments: envs.map((e) => e.key) },
+        },
+      };
+    });
+  }
+}
+
+function missingEnvironment(key: string, project: string): never {
+  throw new NotFoundError(`environment "${key}" does not exist in project "${project}"`);
+}

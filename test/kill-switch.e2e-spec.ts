@@ -1,0 +1,95 @@
+import { FlagstreamClient } from '@flagstream/sdk';
+import { createProject, createToken, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
+import { startGateway, type GatewayHarness } from './support/gateway-harness';
+
+const P = '/api/v1/projects/shop';
+
+describe('kill switch for many flags', () => {
+  let h: AdminHarness;
+  let api: ApiClient;
+  let gw: GatewayHarness;
+  let client: FlagstreamClient;
+
+  beforeAll(async () => {
+    h = await startAdmin();
+    api = h.api(h.ownerToken);
+    await createProject(h, 'shop');
+    for (const [key, tags] of [['pay-a', ['payments']], ['pay-b', ['payments', 'beta']], ['search', ['beta']]] as const) {
+      expect((await api.post(`${P}/flags`, { key, kind: 'boolean', tags })).status).toBe(201);
+      for (const env of ['staging', 'production']) expect((await api.post(`${P}/flags/${key}/environments/${env}/toggle`, { on: true })).status).toBe(200);
+    }
+    const key = (await api.post(`${P}/environments/staging/sdk-keys`, { kind: 'server', name: 'svc' })).body.key as string;
+    gw = await startGateway(h);
+    client = new FlagstreamClient({ sdkKey: key, baseUrl: gw.url, backoff: { initialMs: 20, maxMs: 200 } });
+    await client.ready();
+  });
+  afterAll(async () => {
+    await client.close();
+    await gw.close();
+    await h.close();
+  });
+
+  it('turns off every flag with a tag in every environment at once, reports revisions, and the SDK sees it', async () => {
+    expect(client.boolean('pay-a', { targetingKey: 'u' }, false)).toBe(true);
+    const before = (await api.get(`${P}/environments/staging`)).body.revision as number;
+    const changed = new Promise<string[]>((resolve) => client.on('change', resolve));
+    const res = await api.post(`${P}/kill-switch`, { tag: 'payments', environments: 'all' });
+    expect(res.status).toBe(200);
+    const staging = res.body.environments.find((e: { environment: string }) => e.environment === 'staging');
+    expect(staging).toEqual({ environment: 'staging', revision: before + 1, propagation: `/api/v1/projects/shop/environments/staging/revisions/${before + 1}/propagation` });
+    expect(res.body.killed).toEqual(
+      expect.arrayContaining([
+        { flag: 'pay-a', environment: 'staging', revision: before + 1 },
+        { flag: 'pay-b', environment: 'staging', revision: before + 1 },
+        { flag: 'pay-a', environment: 'production', revision: expect.any(Number) },
+        { flag: 'pay-b', environment: 'production', revision: expect.any(Number) },
+      ]),
+    );
+    expect(res.body.killed).toHaveLength(4);
+    expect(res.body.alreadyOff).toEqual(expect.arrayContaining([{ flag: 'pay-a', environment: 'development' }]));
+    // One revision per environment carries both flags.
+    expect((await changed).sort()).toEqual(['pay-a', 'pay-b']);
+    expect(client.boolean('pay-a', { targetingKey: 'u' }, true)).toBe(false);
+    expect(client.boolean('search', { targetingKey: 'u' }, false)).toBe(true);
+    // The propagation report of that revision shows the SDK's acknowledgement.
+    const report = await eventually(async () => {
+      const r = await api.get(staging.propagation);
+      return r.status === 200 && r.body.acknowledged >= 1 ? r.body : undefined;
+    });
+    expect(report.revision).toBe(before + 1);
+    const audit = await api.get('/api/v1/audit?project=shop&limit=1');
+    expect(audit.body.items[0]).toMatchObject({ action: 'flag.killed', target: { type: 'tag', key: 'payments' } });
+  });
+
+  it('is idempotent: a repeat changes nothing, writes no audit record and no revision', async () => {
+    const revision = (await api.get(`${P}/environments/staging`)).body.revision as number;
+    const auditBefore = (await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq;
+    const res = await api.post(`${P}/kill-switch`, { flags: ['pay-a'], environments: ['staging'] });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ killed: [], alreadyOff: [{ flag: 'pay-a', environment: 'staging' }], environments: [{ environment: 'staging', revision: null, propagation: null }] });
+    expect((await api.get(`${P}/environments/staging`)).body.revision).toBe(revision);
+    expect((await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq).toBe(auditBefore);
+  });
+
+  it('refuses bad requests precisely and needs an owner for protected environments', async () => {
+    const both = await api.post(`${P}/kill-switch`, { flags: ['search'], tag: 'beta', environments: 'all' });
+    expect(both.status).toBe(400);
+    expect((await api.post(`${P}/kill-switch`, { environments: 'all' })).status).toBe(400);
+    const noEnv = await api.post(`${P}/kill-switch`, { flags: ['search'] });
+    expect(noEnv.status).toBe(400);
+    expect(noEnv.body.error.details[0].path).toBe('environments');
+    const unknown = await api.post(`${P}/kill-switch`, { flags: ['search', 'ghost'], environments: ['staging'] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toBe('no flag "ghost" in project "shop"');
+    expect((await api.post(`${P}/kill-switch`, { tag: 'nothing', environments: ['staging'] })).status).toBe(404);
+    expect((await api.post(`${P}/kill-switch`, { flags: ['search'], environments: ['qa'] })).status).toBe(404);
+    const editor = h.api(await createToken(h, 'editor'));
+    const refused = await editor.post(`${P}/kill-switch`, { tag: 'beta', environments: 'all' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe('environment "production" is protected: turning flags off there needs the owner role');
+    expect(client.boolean('search', { targetingKey: 'u' }, false)).toBe(true);
+    const ok = await editor.post(`${P}/kill-switch`, { tag: 'beta', environments: ['staging'] });
+    expect(ok.status).toBe(200);
+    expect(ok.body.killed).toEqual([{ flag: 'search', environment: 'staging', revision: expect.any(Number) }]);
+  });
+});
