@@ -8,12 +8,18 @@ export interface BackoffOptions {
   resetAfterMs?: number;
 }
 
+/**
+ * Reconnection delays of the SDK's clients: exponential growth with full jitter (each delay is
+ * uniform between 0 and the current cap, so many clients reconnecting at once spread out), reset
+ * once a connection has stayed up `resetAfterMs`.
+ */
 export class Backoff {
   private attempt = 0;
   private readonly initialMs: number;
   private readonly maxMs: number;
   readonly resetAfterMs: number;
 
+  /** `random` is injectable for tests; it must return a number in [0, 1). */
   constructor(
     options: BackoffOptions = {},
     private readonly random: () => number = Math.random,
@@ -35,6 +41,7 @@ export class Backoff {
     if (ms >= this.resetAfterMs) this.attempt = 0;
   }
 
+  /** Delays handed out since the last reset. */
   get attempts(): number {
     return this.attempt;
   }

@@ -5,7 +5,7 @@ import { ValidationError } from '@flagstream/errors';
 import type { Store } from '@flagstream/persistence';
 import { KEY_PATTERN } from '@flagstream/protocol';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import type { WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { API } from '../common/api-path';
 import { PageQuery, pageOf } from '../common/page.query';

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { ForbiddenError, UnauthenticatedError } from '@flagstream/errors';
 import type { Store } from '@flagstream/persistence';
 import { STORE } from '../common/tokens';
-import { ROLE_RANK, type Principal } from './principal';
+import { ROLE_RANK, type Principal } from '@flagstream/changes';
 import { REQUIRES, type Requirement } from './requires.decorator';
 import { hashSecret } from './secret-token';
 

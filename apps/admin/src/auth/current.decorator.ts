@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { UnauthenticatedError } from '@flagstream/errors';
 import type { AuthedRequest } from './auth.guard';
-import type { WriteContext } from './principal';
+import type { WriteContext } from '@flagstream/changes';
 
 
 /** The caller, its request id and the optional `X-Flagstream-Reason` header, for the audit trail. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '@flagstream/persistence';
-import { SYSTEM, type WriteContext } from '../auth/principal';
+import { SYSTEM, type WriteContext } from '@flagstream/changes';
 import { adoptSecret, issueSecret } from '../auth/secret-token';
 import { ChangeService } from '../changes/change.service';
 import { FlagService } from '../flags/flag.service';

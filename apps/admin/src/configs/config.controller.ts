@@ -5,7 +5,7 @@ import { addressKey, diffStates, type ConfigItemState, type LayerAddress, type S
 import { BadRequestError, ConflictError, NotFoundError } from '@flagstream/errors';
 import type { ConfigItemEntity, Repositories } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { configView, type ProjectConfigScope, type ProposedItem, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
@@ -14,8 +14,7 @@ import { PageQuery, pageOf } from '../common/page.query';
 import { CreateConfigDto, DiffQuery, ExplainQuery, RollbackDto, SetRulesDto, SetValueDto, UpdateConfigDto, VersionOnlyDto } from './config.dto';
 import { ConfigExplainer } from './config.explainer';
 import { ConfigKeyPipe, TenantPipe } from './config.pipes';
-import { ConfigService, type ProjectConfigScope, type ProposedItem } from './config.service';
-import { configView } from './config.view';
+import { ConfigService } from './config.service';
 
 /** The version a config write expects, if the caller sent one (If-Match or `version`); optional. */
 function optionalVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | undefined {

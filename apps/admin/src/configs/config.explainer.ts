@@ -5,7 +5,8 @@ import type { ConfigLayerV1 } from '@flagstream/protocol';
 import { chainOf, type ConfigItemEntity, type ConfigVersionEntity, type Repositories } from '@flagstream/persistence';
 import { decodeContextParam } from './context.param';
 import type { ExplainQuery } from './config.dto';
-import { ConfigService, toWireLayer } from './config.service';
+import { toWireLayer } from '@flagstream/changes';
+import { ConfigService } from './config.service';
 
 interface LayerStory {
   scope: ConfigLayerV1['scope'];

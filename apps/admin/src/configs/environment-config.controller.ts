@@ -7,14 +7,14 @@ import { BadRequestError, NotFoundError, ValidationError, WouldBreakValuesError,
 import { isValidConfigKey, isValidKey, type ClauseV1 } from '@flagstream/protocol';
 import { chainOf } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { type EnvironmentChanges, type ProjectConfigScope, toWireLayer, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
-import { ChangeService, type EnvironmentChanges } from '../changes/change.service';
+import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
 import { EffectiveQuery, ExportQuery, ImportDto } from './config.dto';
 import { TENANT_PATTERN } from './config.pipes';
-import { ConfigService, toWireLayer, type ProjectConfigScope } from './config.service';
+import { ConfigService } from './config.service';
 
 /** One item of an export document: the environment's own layers. */
 interface ExportedItem {

@@ -5,17 +5,14 @@ import { ValidationError } from '@flagstream/errors';
 import { defaultFlagEnvironmentSettings, type ChangeV1 } from '@flagstream/protocol';
 import type { EnvironmentEntity, ProjectEntity, Repositories, Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { assertVersion, expectedVersion, flagSnapshot, mustEnvironment, mustProject, present, segmentSnapshot, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
 import { ConfigService } from '../configs/config.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustEnvironment, mustProject } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { flagSnapshot, present, segmentSnapshot } from '../common/presenters';
 import { STORE } from '../common/tokens';
-import { assertVersion, expectedVersion } from '../common/version';
 import { CreateEnvironmentDto, UpdateEnvironmentDto } from './environment.dto';
 
 @ApiTags('environments')

@@ -3,15 +3,12 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { expectedVersion, mustProject, present, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustProject } from '../common/lookup';
 import { pageOf } from '../common/page.query';
-import { present } from '../common/presenters';
 import { STORE } from '../common/tokens';
-import { expectedVersion } from '../common/version';
 import { CreateFlagDto, FlagListQuery, FlagSettingsDto, ToggleDto, UpdateFlagDto } from './flag.dto';
 import { FlagService } from './flag.service';
 

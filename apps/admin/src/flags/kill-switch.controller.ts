@@ -4,12 +4,11 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '@flagstream/erro
 import { flagSnapshot, settingsOf, type EnvironmentEntity, type FlagEntity } from '@flagstream/persistence';
 import type { ChangeV1 } from '@flagstream/protocol';
 import { Writer } from '../auth/current.decorator';
-import { ROLE_RANK, type WriteContext } from '../auth/principal';
+import { type EnvironmentChanges, mustProject, ROLE_RANK, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
-import { ChangeService, type EnvironmentChanges } from '../changes/change.service';
+import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustProject } from '../common/lookup';
 import { KillSwitchDto } from './kill-switch.dto';
 
 interface KillReport {

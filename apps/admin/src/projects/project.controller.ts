@@ -4,16 +4,13 @@ import type { Response } from 'express';
 import type { Store } from '@flagstream/persistence';
 import { Requires } from '../auth/requires.decorator';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { assertVersion, expectedVersion, mustProject, present, type WriteContext } from '@flagstream/changes';
 import { ChangeService } from '../changes/change.service';
 import { ConfigService } from '../configs/config.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustProject } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { present } from '../common/presenters';
 import { STORE } from '../common/tokens';
-import { assertVersion, expectedVersion } from '../common/version';
 import { CreateProjectDto, UpdateProjectDto } from './project.dto';
 
 @ApiTags('projects')

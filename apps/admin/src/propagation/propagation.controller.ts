@@ -5,7 +5,7 @@ import type { Store } from '@flagstream/persistence';
 import { Requires } from '../auth/requires.decorator';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustEnvironment, mustProject } from '../common/lookup';
+import { mustEnvironment, mustProject } from '@flagstream/changes';
 import { STORE } from '../common/tokens';
 import { PROPAGATION, type PropagationReport } from './propagation.tokens';
 import type { PropagationReader } from './propagation.reader';

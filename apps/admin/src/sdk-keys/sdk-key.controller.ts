@@ -4,15 +4,13 @@ import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { NotFoundError } from '@flagstream/errors';
 import type { SdkKeyKind, Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { mustEnvironment, mustProject, present, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { issueSecret } from '../auth/secret-token';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe, UuidPipe } from '../common/key.pipe';
-import { mustEnvironment, mustProject } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { present } from '../common/presenters';
 import { STORE } from '../common/tokens';
 
 export class CreateSdkKeyDto {

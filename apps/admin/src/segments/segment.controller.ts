@@ -6,16 +6,13 @@ import type { ChangeV1, ClauseV1, SegmentDefinitionV1 } from '@flagstream/protoc
 import { validateSegment } from '@flagstream/targeting';
 import type { ProjectEntity, Repositories, SegmentEntity, Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { assertVersion, expectedVersion, mustProject, mustSegment, present, segmentSnapshot, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
-import { mustProject, mustSegment } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { present, segmentSnapshot } from '../common/presenters';
 import { STORE } from '../common/tokens';
-import { assertVersion, expectedVersion } from '../common/version';
 import { CreateSegmentDto, UpdateSegmentDto } from './segment.dto';
 
 @ApiTags('segments')

@@ -5,15 +5,13 @@ import { NotFoundError } from '@flagstream/errors';
 import { KEY_PATTERN } from '@flagstream/protocol';
 import type { AdminRole, ApiTokenEntity, Repositories, Store } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
-import type { WriteContext } from '../auth/principal';
+import { mustProject, present, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { issueSecret } from '../auth/secret-token';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { UuidPipe } from '../common/key.pipe';
-import { mustProject } from '../common/lookup';
 import { PageQuery, pageOf } from '../common/page.query';
-import { present } from '../common/presenters';
 import { STORE } from '../common/tokens';
 
 export class CreateTokenDto {

@@ -13,12 +13,17 @@ export interface Principal {
   projectKey: string | null;
 }
 
-export function actorOf(p: Principal): AuditActor {
-  return p.tokenId === SYSTEM.tokenId ? { type: 'system', id: 'system', name: p.name } : { type: 'token', id: p.tokenId, name: p.name };
-}
-
 /** Flagstream itself, for writes nobody requested (first start, demo seed). */
 export const SYSTEM: Principal = { tokenId: 'system', name: 'flagstream', role: 'owner', projectId: null, projectKey: null };
+
+/** The worker applying what someone scheduled (the schedule records who asked for it). */
+export const SCHEDULER: Principal = { tokenId: 'scheduler', name: 'scheduler', role: 'owner', projectId: null, projectKey: null };
+
+/** How the audit trail names a principal: Flagstream's own actors are `system`, tokens are `token`. */
+export function actorOf(p: Principal): AuditActor {
+  if (p.tokenId === SYSTEM.tokenId || p.tokenId === SCHEDULER.tokenId) return { type: 'system', id: p.tokenId, name: p.name };
+  return { type: 'token', id: p.tokenId, name: p.name };
+}
 
 /** Request context every write carries into the audit trail. */
 export interface WriteContext {

@@ -1,0 +1,15 @@
+export { ChangeWriter } from './change-writer';
+export type { ChangeOutcome, EnvironmentChanges } from './change-writer';
+export { FlagWrites } from './flag-writes';
+export type { CreateFlagInput, UpdateFlagInput, FlagSettingsInput } from './flag-writes';
+export { ConfigWrites, toWireLayer, describe as describeLayer } from './config-writes';
+export type { ProjectConfigScope, ProposedItem, CommitOptions, ItemCommit } from './config-writes';
+export { compileConfigSchema, schemaProblems, CONFIG_LIMITS } from './config-schema.compiler';
+export type { CompiledConfigSchema } from './config-schema.compiler';
+export { configView } from './config.view';
+export type { EnvironmentLayersView } from './config.view';
+export { mustProject, mustEnvironment, mustFlag, mustSegment } from './lookup';
+export { present, flagSnapshot, segmentSnapshot, settingsOf } from './presenters';
+export { expectedVersion, assertVersion } from './version';
+export { ROLE_RANK, actorOf, SYSTEM, SCHEDULER } from './write-context';
+export type { Principal, WriteContext } from './write-context';
