@@ -1,4 +1,4 @@
-import { SseParser } from './sse-parser';
+import { fetchEventStream, postAck, readEventStream } from './sse-fetch';
 
 /** The gateway answered a stream request with an HTTP error (or, over socket.io, a `failure` with that status). */
 export class StreamHttpError extends Error {
@@ -64,58 +64,21 @@ export class FetchSseTransport implements StreamTransport {
   }
 
   async open(o: StreamOpenOptions): Promise<void> {
-    const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: `Bearer ${this.options.sdkKey}` };
-    if (o.lastEventId !== undefined) headers['Last-Event-ID'] = o.lastEventId;
-    const res = await this.fetchImpl(`${this.base}${this.options.path ?? '/sdk/v1/stream'}`, { headers, signal: o.signal });
-    if (!res.ok || !res.body) {
-      let message = `gateway answered ${res.status}`;
-      try {
-        const body = (await res.json()) as { error?: { message?: string } };
-        if (body.error?.message) message = `${message}: ${body.error.message}`;
-      } catch {
-        // not JSON
-      }
-      throw new StreamHttpError(res.status, message);
-    }
+    const body = await fetchEventStream(this.fetchImpl, `${this.base}${this.options.path ?? '/sdk/v1/stream'}`, this.options.sdkKey, o, (status, message) => new StreamHttpError(status, message));
     o.onOpen();
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
-          if (m.event !== 'snapshot' && m.event !== 'patch') continue;
-          let message: unknown;
-          try {
-            message = JSON.parse(m.data);
-          } catch {
-            throw new Error(`the gateway sent a ${m.event} that is not JSON (id ${m.id ?? 'none'})`);
-          }
-          o.onMessage(m.event, message);
-        }
+    await readEventStream(body, (m) => {
+      if (m.event !== 'snapshot' && m.event !== 'patch') return;
+      let message: unknown;
+      try {
+        message = JSON.parse(m.data);
+      } catch {
+        throw new Error(`the gateway sent a ${m.event} that is not JSON (id ${m.id ?? 'none'})`);
       }
-    } catch (e) {
-      // Release the socket: a failed stream must not leave the body open.
-      await reader.cancel().catch(() => undefined);
-      throw e;
-    } finally {
-      reader.releaseLock();
-    }
+      o.onMessage(m.event, message);
+    });
   }
 
   async ack(revision: number): Promise<void> {
-    try {
-      const res = await this.fetchImpl(`${this.base}/sdk/v1/ack`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${this.options.sdkKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ revision }),
-      });
-      // Drain the (empty) body so keep-alive sockets are reused and nothing stays pending.
-      await res.body?.cancel().catch(() => undefined);
-    } catch {
-      // receipts are best effort
-    }
+    await postAck(this.fetchImpl, this.base, this.options.sdkKey, revision);
   }
 }

@@ -1,4 +1,5 @@
-import { SseParser, type SseMessage } from '../sse-parser';
+import { fetchEventStream, postAck, readEventStream } from '../sse-fetch';
+import type { SseMessage } from '../sse-parser';
 
 /** The gateway answered the evaluated stream (or an acknowledgement) with an HTTP error. */
 export class EvaluatedStreamHttpError extends Error {
@@ -71,49 +72,16 @@ export class FetchEvaluatedStreamTransport implements EvaluatedStreamTransport {
   }
 
   async open(o: EvaluatedStreamOpenOptions): Promise<void> {
-    const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: `Bearer ${this.options.sdkKey}` };
-    if (o.lastEventId !== undefined) headers['Last-Event-ID'] = o.lastEventId;
     const url = `${this.base}/sdk/v1/stream/evaluated?context=${base64url(JSON.stringify(o.context))}`;
-    const res = await this.fetchImpl(url, { headers, signal: o.signal });
-    if (!res.ok || !res.body) {
-      let message = `gateway answered ${res.status}`;
-      try {
-        const body = (await res.json()) as { error?: { message?: string } };
-        if (body.error?.message) message = `${message}: ${body.error.message}`;
-      } catch {
-        // not JSON
-      }
-      throw new EvaluatedStreamHttpError(res.status, message);
-    }
+    const body = await fetchEventStream(this.fetchImpl, url, this.options.sdkKey, o, (status, message) => new EvaluatedStreamHttpError(status, message));
     o.onOpen();
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        for (const m of parser.push(decoder.decode(value, { stream: true }))) o.onMessage(m);
-      }
-    } finally {
-      reader.releaseLock();
-    }
+    await readEventStream(body, (m) => o.onMessage(m));
   }
 
   async ack(revision: number, signal?: AbortSignal): Promise<void> {
-    try {
-      const res = await this.fetchImpl(`${this.base}/sdk/v1/ack`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${this.options.sdkKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ revision }),
-        signal,
-      });
-      // Release the connection for the next request (an error answer has a body).
-      await res.body?.cancel();
-    } catch {
-      // receipts are best effort
-    }
+    await postAck(this.fetchImpl, this.base, this.options.sdkKey, revision, signal);
   }
+
 }
 
 /** base64url (RFC 4648 §5, no padding) of the UTF-8 bytes of `text`, without Node's Buffer. */
