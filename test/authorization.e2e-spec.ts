@@ -72,6 +72,22 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/kill-switch',                                     'A:production', 403,   403,   200,  403,    200],
   ['POST',   '/api/v1/projects/{project}/kill-switch',                                     'B',            403,   200,   200,  403,    403],
 
+  // Scheduling follows the write it schedules: editors, and owners for protected environments.
+  ['GET',    '/api/v1/projects/{project}/scheduled-changes',                               'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/scheduled-changes',                               'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes',                               'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes',                               'A:production', 403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes',                               'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/scheduled-changes/{id}',                          'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/scheduled-changes/{id}',                          'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/scheduled-changes/{id}',                          'B',            200,   200,   200,  403,    403],
+  ['PATCH',  '/api/v1/projects/{project}/scheduled-changes/{id}',                          'A',            403,   200,   200,  200,    200],
+  ['PATCH',  '/api/v1/projects/{project}/scheduled-changes/{id}',                          'A:production', 403,   403,   200,  403,    200],
+  ['PATCH',  '/api/v1/projects/{project}/scheduled-changes/{id}',                          'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes/{id}/cancel',                   'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes/{id}/cancel',                   'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/scheduled-changes/{id}/cancel',                   'B',            403,   200,   200,  403,    403],
+
   ['GET',    '/api/v1/projects/{project}/configs',                                         'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/configs',                                         'B',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/configs',                                         'A',            403,   201,   201,  201,    201],
@@ -170,6 +186,8 @@ describe('admin API authorization matrix', () => {
   const secrets = {} as Record<AuthedCaller | UnauthenticatedCaller, string | undefined>;
   const fixtureSdkKeyIds = new Map<string, string>();
   let fixtureTokenId: string;
+  /** A pending scheduled change per project and environment, for the refused calls to aim at. */
+  const fixtureScheduleIds = new Map<string, string>();
   let serial = 0;
   const unique = (prefix: string) => `${prefix}-${++serial}`;
 
@@ -213,6 +231,15 @@ describe('admin API authorization matrix', () => {
 
   async function newSdkKey(project: string, env: string): Promise<string> {
     const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/environments/${env}/sdk-keys`, { kind: 'server', name: unique('key') }), 201);
+    return res.body.id as string;
+  }
+
+  /** A time in the future no two calls share. */
+  const later = () => new Date(Date.now() + 86_400_000 + ++serial * 1000).toISOString();
+
+  async function newSchedule(project: string, env: string): Promise<string> {
+    const body = { environment: env, runAt: later(), change: { type: 'flag.toggle', flag: 'fixture-flag', on: true } };
+    const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/scheduled-changes`, body), 201);
     return res.body.id as string;
   }
 
@@ -356,6 +383,31 @@ describe('admin API authorization matrix', () => {
         body: { flags: [flag], environments: [t.env] },
         check: (res) => expect(res.body.killed).toEqual([{ flag, environment: t.env, revision: expect.any(Number) }]),
       };
+    },
+    'GET /api/v1/projects/{project}/scheduled-changes': async (t) => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ id: string }>).map((s) => s.id)).toContain(fixtureScheduleIds.get(`${t.project}/${t.env}`)),
+    }),
+    'POST /api/v1/projects/{project}/scheduled-changes': async (t) => {
+      const runAt = later();
+      return {
+        params: {},
+        body: { environment: t.env, runAt, change: { type: 'flag.toggle', flag: 'fixture-flag', on: true } },
+        check: (res) => expect(res.body).toMatchObject({ environment: t.env, runAt, status: 'pending', version: 1, change: { type: 'flag.toggle', flag: 'fixture-flag', on: true } }),
+      };
+    },
+    'GET /api/v1/projects/{project}/scheduled-changes/{id}': async (t) => {
+      const id = fixtureScheduleIds.get(`${t.project}/${t.env}`)!;
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, project: t.project, environment: t.env, status: 'pending' }) };
+    },
+    'PATCH /api/v1/projects/{project}/scheduled-changes/{id}': async (t, allowed) => {
+      const id = allowed ? await newSchedule(t.project!, t.env!) : fixtureScheduleIds.get(`${t.project}/${t.env}`)!;
+      const runAt = later();
+      return { params: { id }, body: { runAt, version: 1 }, check: (res) => expect(res.body).toMatchObject({ id, runAt, version: 2, status: 'pending' }) };
+    },
+    'POST /api/v1/projects/{project}/scheduled-changes/{id}/cancel': async (t, allowed) => {
+      const id = allowed ? await newSchedule(t.project!, t.env!) : fixtureScheduleIds.get(`${t.project}/${t.env}`)!;
+      return { params: { id }, body: {}, check: (res) => expect(res.body).toMatchObject({ id, status: 'cancelled', version: 2 }) };
     },
     'GET /api/v1/projects/{project}/configs': async () => ({
       params: {},
@@ -583,6 +635,7 @@ describe('admin API authorization matrix', () => {
       await expectStatus(await owner().post(`/api/v1/projects/${project}/segments`, { key: 'fixture-segment', included: ['user-0'] }), 201);
       await expectStatus(await owner().post(`/api/v1/projects/${project}/configs`, { key: 'fixture.config', schema: { type: 'integer' }, default: 1 }), 201);
       for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
+      for (const env of ['staging', 'production']) fixtureScheduleIds.set(`${project}/${env}`, await newSchedule(project, env));
     }
     const bearer = (secret: string) => `Bearer ${secret}`;
     secrets.owner = bearer(h.ownerToken);

@@ -66,7 +66,7 @@ describe('kill switch for many flags', () => {
     const auditBefore = (await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq;
     const res = await api.post(`${P}/kill-switch`, { flags: ['pay-a'], environments: ['staging'] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ killed: [], alreadyOff: [{ flag: 'pay-a', environment: 'staging' }], environments: [{ environment: 'staging', revision: null, propagation: null }] });
+    expect(res.body).toEqual({ killed: [], alreadyOff: [{ flag: 'pay-a', environment: 'staging' }], environments: [{ environment: 'staging', revision: null, propagation: null }], cancelledSchedules: [] });
     expect((await api.get(`${P}/environments/staging`)).body.revision).toBe(revision);
     expect((await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq).toBe(auditBefore);
   });
@@ -91,5 +91,44 @@ describe('kill switch for many flags', () => {
     const ok = await editor.post(`${P}/kill-switch`, { tag: 'beta', environments: ['staging'] });
     expect(ok.status).toBe(200);
     expect(ok.body.killed).toEqual([{ flag: 'search', environment: 'staging', revision: expect.any(Number) }]);
+  });
+
+  it('bypasses scheduled changes: cancels the pending ones of the killed flags in those environments, in the same write', async () => {
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const schedule = async (flag: string, environment: string) => {
+      const res = await api.post(`${P}/scheduled-changes`, { environment, runAt, change: { type: 'flag.toggle', flag, on: true } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const doomed = await schedule('pay-b', 'staging');
+    const otherEnv = await schedule('pay-b', 'development');
+    const otherFlag = await schedule('search', 'staging');
+    const settings = await api.post(`${P}/scheduled-changes`, {
+      environment: 'staging',
+      runAt,
+      change: { type: 'flag.settings', flag: 'pay-a', settings: { on: true, offVariation: 'off', prerequisites: [], rules: [], defaultServe: { variation: 'on' } } },
+    });
+    expect(settings.status).toBe(201);
+    const auditBefore = (await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq as number;
+
+    // Both flags are already off in staging: nothing to turn off, but the schedules that would turn them on go.
+    const res = await api.post(`${P}/kill-switch`, { tag: 'payments', environments: ['staging'] });
+    expect(res.status).toBe(200);
+    expect(res.body.killed).toEqual([]);
+    expect(res.body.cancelledSchedules).toEqual(
+      expect.arrayContaining([
+        { id: doomed, flag: 'pay-b', environment: 'staging', runAt, change: { type: 'flag.toggle', flag: 'pay-b', on: true } },
+        { id: settings.body.id, flag: 'pay-a', environment: 'staging', runAt, change: settings.body.change },
+      ]),
+    );
+    expect(res.body.cancelledSchedules).toHaveLength(2);
+    for (const id of [doomed, settings.body.id as string]) expect((await api.get(`${P}/scheduled-changes/${id}`)).body).toMatchObject({ status: 'cancelled', version: 2 });
+    for (const id of [otherEnv, otherFlag]) expect((await api.get(`${P}/scheduled-changes/${id}`)).body.status).toBe('pending');
+    // One audit record for the kill, naming what it cancelled.
+    const audit = (await api.get(`/api/v1/audit?project=shop&limit=1`)).body.items[0];
+    expect(audit.seq).toBe(auditBefore + 1);
+    expect(audit).toMatchObject({ action: 'flag.killed', after: { killed: [], cancelledSchedules: expect.arrayContaining([{ id: doomed, flag: 'pay-b', environment: 'staging', runAt }]) } });
+    // A repeat finds nothing left to cancel.
+    expect((await api.post(`${P}/kill-switch`, { tag: 'payments', environments: ['staging'] })).body.cancelledSchedules).toEqual([]);
   });
 });

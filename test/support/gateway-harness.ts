@@ -27,6 +27,9 @@ export function testGatewayConfig(keyPrefix: string, overrides: Partial<GatewayC
     revocationCheckMs: 200,
     resyncMs: 1000,
     publicUrl: 'http://gateway.test',
+    eventsQueueSize: 50_000,
+    eventsBatchSize: 1_000,
+    eventsFlushMs: 50,
     ...overrides,
   };
 }

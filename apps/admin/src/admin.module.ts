@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
+import type { ScheduledChangeQueuePort } from '@flagstream/changes';
 import type { Store } from '@flagstream/persistence';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import { AuditController } from './audit/audit.controller';
@@ -20,6 +21,9 @@ import { ProjectController } from './projects/project.controller';
 import { PropagationController } from './propagation/propagation.controller';
 import type { PropagationReader } from './propagation/propagation.reader';
 import { PROPAGATION } from './propagation/propagation.tokens';
+import { ScheduledChangeController } from './scheduling/scheduled-change.controller';
+import { ScheduledChangeService } from './scheduling/scheduled-change.service';
+import { SCHEDULE_QUEUE } from './scheduling/scheduling.tokens';
 import { SdkKeyController } from './sdk-keys/sdk-key.controller';
 import { SegmentController } from './segments/segment.controller';
 import { TokenController } from './tokens/token.controller';
@@ -29,6 +33,11 @@ export interface AdminDeps {
   relay: Pick<ChangeRelay, 'kick'>;
   propagation: PropagationReader;
   platform: PlatformOptions;
+  /**
+   * Where scheduled changes get their jobs (a `ScheduledChangeQueue` on Redis). Without it they
+   * are only stored, and the worker's sweep enqueues them within WORKER_SWEEP_MS.
+   */
+  scheduleQueue?: ScheduledChangeQueuePort;
 }
 
 @Module({})
@@ -37,17 +46,19 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
         { provide: PROPAGATION, useValue: deps.propagation },
+        { provide: SCHEDULE_QUEUE, useValue: deps.scheduleQueue ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         ChangeService,
         FlagService,
         ConfigService,
         ConfigExplainer,
+        ScheduledChangeService,
       ],
     };
   }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
+import { ScheduledChangeQueue } from '@flagstream/changes';
 import { OutboxDrain, Store, ensureDatabase, migrate } from '@flagstream/persistence';
 import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { createAdminApp } from './admin.app';
@@ -40,11 +41,14 @@ async function main(): Promise<void> {
     onError: (err) => logger.error({ err }, 'change relay pass failed; will retry'),
   });
   relay.start();
+  // Scheduled changes become delayed jobs the worker runs (the worker's sweep re-enqueues them too).
+  const scheduleQueue = new ScheduledChangeQueue(redis, env.REDIS_KEY_PREFIX);
 
   const app = await createAdminApp(
     {
       store,
       relay,
+      scheduleQueue,
       propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
   onShutdown(
     async () => {
       await app.close();
+      await scheduleQueue.close();
       await relay.stop();
       redis.disconnect();
       await store.close();

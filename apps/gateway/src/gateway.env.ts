@@ -11,5 +11,8 @@ export const GATEWAY_ENV = {
   GATEWAY_MAX_BUFFER_BYTES: { type: 'integer', minimum: 16384, maximum: 67108864, default: 1048576, description: 'bytes queued for one client before it is dropped' },
   GATEWAY_MAX_CONNECTIONS_PER_KEY: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000, description: 'open streams allowed per SDK key' },
   GATEWAY_RATE_PER_KEY: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000, description: 'OFREP evaluations per second per SDK key' },
+  GATEWAY_EVENTS_QUEUE: { type: 'integer', minimum: 1, maximum: 10000000, default: 50000, description: 'SDK events held in memory before POST /sdk/v1/events answers 429' },
+  GATEWAY_EVENTS_BATCH: { type: 'integer', minimum: 1, maximum: 10000, default: 1000, description: 'SDK events per INSERT' },
+  GATEWAY_EVENTS_FLUSH_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 100, description: 'interval of writing queued SDK events' },
   GATEWAY_RESYNC_MS: { type: 'integer', minimum: 200, maximum: 600000, default: 5000, description: 'interval of the revision check against Postgres' },
 } as const satisfies EnvSpec;

@@ -2,11 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import type { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_RUNTIME } from './gateway.tokens';
+import { SdkEventsController } from './events/sdk-events.controller';
 import { OfrepController } from './ofrep/ofrep.controller';
 import { SdkSocketGateway } from './socket/sdk-socket.gateway';
 import { SdkStreamController } from './sse/sdk-stream.controller';
 
-/** The SDK-facing edge: SSE streams, OFREP, acknowledgements; health and metrics. */
+/** The SDK-facing edge: SSE streams, OFREP, acknowledgements, event intake; health and metrics. */
 @Module({})
 export class GatewayModule {
   static forRoot(platform: PlatformOptions, runtime?: GatewayRuntime): DynamicModule {
@@ -14,7 +15,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot(platform)],
-      controllers: [SdkStreamController, OfrepController],
+      controllers: [SdkStreamController, OfrepController, SdkEventsController],
       providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }, SdkSocketGateway],
     };
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Store } from '@flagstream/persistence';
 import { ConnectionRegistry } from './auth/connection.registry';
+import { PostgresEventWriter, SdkEventIntake } from './events/sdk-event.intake';
 import { SdkKeyAuth } from './auth/sdk-key.auth';
 import { ReceiptRecorder } from './receipts/receipt.recorder';
 import { ChangeStreamReader } from './stream/change-stream.reader';
@@ -22,8 +23,14 @@ export interface GatewayConfig {
   resyncMs: number;
   /** Base URL SDKs reach this gateway at (OFREP advertises its event stream under it). */
   publicUrl: string;
-  /** OFREP evaluation requests allowed per second per SDK key (then 429 with Retry-After). */
+  /** OFREP evaluation requests allowed per second per SDK key (then 429 with Retry-After); event batches have a budget of their own. */
   requestsPerSecondPerKey: number;
+  /** SDK events held in memory at most before `POST /sdk/v1/events` answers 429. Default 50,000. */
+  eventsQueueSize?: number;
+  /** SDK events per INSERT. Default 1,000. */
+  eventsBatchSize?: number;
+  /** How often queued SDK events are written, in ms. Default 100. */
+  eventsFlushMs?: number;
 }
 
 export interface GatewayDeps {
@@ -48,6 +55,8 @@ export class GatewayRuntime {
   readonly reader: ChangeStreamReader;
   readonly receipts: ReceiptRecorder;
   readonly sse = new Set<SseConnection>();
+  /** `POST /sdk/v1/events`: the queue in front of the `sdk_events` table. */
+  readonly events: SdkEventIntake;
   readonly metrics: {
     connections: Gauge<'transport'>;
     messages: Counter<'transport' | 'kind'>;
@@ -79,6 +88,12 @@ export class GatewayRuntime {
       }),
       dropped: new Counter({ name: 'flagstream_gateway_dropped_total', help: 'Streams closed by the gateway', labelNames: ['reason'], registers: [registry] }),
     };
+    this.events = new SdkEventIntake(new PostgresEventWriter(store), registry, logger, {
+      queueSize: config.eventsQueueSize ?? 50_000,
+      batchSize: config.eventsBatchSize ?? 1_000,
+      flushMs: config.eventsFlushMs ?? 100,
+      stopTimeoutMs: 5_000,
+    });
     this.receipts = new ReceiptRecorder(redis, config.keyPrefix, (err) => logger.warn({ err }, 'receipt flush failed'));
     this.reader = new ChangeStreamReader(blockingRedis, redis, {
       keyPrefix: config.keyPrefix,
@@ -108,14 +123,15 @@ export class GatewayRuntime {
     this.receipts.acknowledged(environmentId, revision, ms);
   }
 
-  /** A token bucket per key for OFREP requests; returns seconds to wait, or null to go ahead. */
-  rateLimit(keyId: string): number | null {
+  /** A token bucket per key and use (OFREP requests, event batches); returns seconds to wait, or null to go ahead. */
+  rateLimit(keyId: string, use: 'ofrep' | 'events' = 'ofrep'): number | null {
     const now = Date.now();
     const rate = this.deps.config.requestsPerSecondPerKey;
-    const bucket = this.buckets.get(keyId) ?? { tokens: rate, at: now };
+    const id = use === 'ofrep' ? keyId : `${use}:${keyId}`;
+    const bucket = this.buckets.get(id) ?? { tokens: rate, at: now };
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
     bucket.at = now;
-    this.buckets.set(keyId, bucket);
+    this.buckets.set(id, bucket);
     if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
     bucket.tokens -= 1;
     return null;
@@ -125,6 +141,7 @@ export class GatewayRuntime {
     const { config, store, logger } = this.deps;
     this.reader.start();
     this.receipts.start();
+    this.events.start();
     this.timers.push(
       setInterval(() => {
         for (const c of this.sse) c.heartbeat();
@@ -151,6 +168,7 @@ export class GatewayRuntime {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const c of [...this.sse]) c.close('gateway shutting down');
+    await this.events.stop();
     await this.reader.stop();
     await this.receipts.stop();
   }

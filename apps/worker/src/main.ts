@@ -1,35 +1,67 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { Redis } from 'ioredis';
 import { Store } from '@flagstream/persistence';
-import { configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { auditKeyFrom, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { WorkerModule } from './worker.module';
 import { WORKER_ENV } from './worker.env';
+import { createWorkerRuntime } from './worker.runtime';
 
 async function main(): Promise<void> {
   const env = loadEnv(WORKER_ENV);
+  const auditKey = auditKeyFrom(env);
   const logger = createLogger('worker', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
-  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 4, applicationName: 'flagstream-worker' });
+  // One connection per concurrent job, plus the sweep, the relay and health checks.
+  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, auditKey, poolSize: env.WORKER_CONCURRENCY + 3, applicationName: 'flagstream-worker' });
   const redis = createRedis(env.REDIS_URL, 'flagstream-worker');
-  await redis.connect();
+  // BullMQ's worker blocks on Redis: its connection must retry forever instead of failing commands.
+  const blockingRedis = new Redis(env.REDIS_URL, { connectionName: 'flagstream-worker-jobs', lazyConnect: true, maxRetriesPerRequest: null });
+  await Promise.all([redis.connect(), blockingRedis.connect()]);
+  const registry = createMetricsRegistry('worker');
+  const runtime = createWorkerRuntime({
+    store,
+    redis,
+    blockingRedis,
+    logger,
+    registry,
+    config: {
+      keyPrefix: env.REDIS_KEY_PREFIX,
+      concurrency: env.WORKER_CONCURRENCY,
+      sweepMs: env.WORKER_SWEEP_MS,
+      jobPolicy: { attempts: env.WORKER_JOB_ATTEMPTS, backoffMs: env.WORKER_JOB_BACKOFF_MS },
+      changeStreamMaxLen: env.CHANGE_STREAM_MAXLEN,
+      relayPollMs: 1000,
+    },
+  });
+  await runtime.start();
   const app = await NestFactory.create(
     WorkerModule.forRoot({
       logger,
-      registry: createMetricsRegistry('worker'),
+      registry,
       checks: [
         { name: 'postgres', check: () => store.ping() },
         { name: 'redis', check: async () => void (await redis.ping()) },
+        {
+          name: 'scheduled-changes',
+          check: async () => {
+            if (!runtime.running) throw new Error('the scheduled-change worker is not running');
+          },
+        },
       ],
     }),
     { bufferLogs: true, bodyParser: false },
   );
   configureHttpApp(app, { logger });
   await app.listen(env.WORKER_PORT, env.WORKER_HOST);
-  logger.info({ port: env.WORKER_PORT }, 'worker listening');
+  logger.info({ port: env.WORKER_PORT, concurrency: env.WORKER_CONCURRENCY }, 'worker listening');
   onShutdown(
     async () => {
+      // Finish the jobs running now before anything they need goes away.
+      await runtime.close();
       await app.close();
       redis.disconnect();
+      blockingRedis.disconnect();
       await store.close();
     },
     (m) => logger.info(m),

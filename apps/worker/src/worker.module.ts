@@ -1,7 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 
-/** The worker process. Today it serves health and metrics; its features arrive with their issues. */
+/**
+ * The worker's HTTP side: health and metrics. Its jobs (scheduled changes) run in the
+ * `WorkerRuntime`, outside Nest, so tests can start and stop several in one process.
+ */
 @Module({})
 export class WorkerModule {
   static forRoot(platform: PlatformOptions): DynamicModule {

@@ -17,6 +17,11 @@ export interface ChangeOutcome<T> {
   environments?: EnvironmentChanges[];
   /** Turns the result into the final one once the new revision of each environment (by id) is known. */
   withRevisions?: (revisions: ReadonlyMap<string, number>) => T;
+  /**
+   * Runs inside the transaction once the new revisions are known (after the audit record and the
+   * outbox rows), for writes that must record the revision they got (a scheduled change).
+   */
+  afterRevisions?: (tx: Repositories, revisions: ReadonlyMap<string, number>) => Promise<void>;
 }
 
 /**
@@ -30,6 +35,11 @@ export class ChangeWriter {
     private readonly relay: Pick<ChangeRelay, 'kick'>,
   ) {}
 
+  /**
+   * Runs `work` and everything the change pipeline needs in one transaction (see the class), then
+   * kicks the relay. The write functions of `FlagWrites` and `ConfigWrites` that end in `In` build
+   * their outcome inside a caller's transaction, so several can share one.
+   */
   async write<T>(ctx: WriteContext, work: (tx: Repositories) => Promise<ChangeOutcome<T>>): Promise<T> {
     let published = false;
     const result = await this.store.transaction(async (tx) => {
@@ -62,6 +72,7 @@ export class ChangeWriter {
         });
         published = true;
       }
+      await outcome.afterRevisions?.(tx, revisions);
       return outcome.withRevisions ? outcome.withRevisions(revisions) : outcome.result;
     });
     if (published) this.relay.kick();

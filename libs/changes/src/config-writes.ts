@@ -16,7 +16,7 @@ import {
   type StoredLayer,
 } from '@flagstream/config';
 import { compileConfigSchema, CONFIG_LIMITS, schemaProblems } from './config-schema.compiler';
-import { ForbiddenError, ValidationError, VersionConflictError, WouldBreakValuesError, type ErrorDetail } from '@flagstream/errors';
+import { ForbiddenError, NotFoundError, ValidationError, VersionConflictError, WouldBreakValuesError, type ErrorDetail } from '@flagstream/errors';
 import type { ChangeV1, ConfigItemSnapshotV1, ConfigLayerV1 } from '@flagstream/protocol';
 import { validateConditions } from '@flagstream/targeting';
 import {
@@ -32,8 +32,12 @@ import {
   type Store,
 } from '@flagstream/persistence';
 import type { ChangeOutcome, EnvironmentChanges } from './change-writer';
+import { configView } from './config.view';
 import { mustProject } from './lookup';
 import { actorOf, ROLE_RANK, type WriteContext } from './write-context';
+
+/** The API view of a config item (`configView`). */
+export type ConfigItemView = ReturnType<typeof configView>;
 
 /** A project with its environments, as every config operation needs them. */
 export interface ProjectConfigScope {
@@ -169,6 +173,41 @@ export class ConfigWrites {
       environments: commit.environments,
       audit: { action, target: { type: 'config', key }, project: scope.project.key, before, after },
     };
+  }
+
+  /**
+   * Sets (`value` given) or removes (`value` undefined) one environment value or tenant override of
+   * an item, inside the caller's transaction, as `PUT`/`DELETE …/configs/{key}/environments/{env}`
+   * (`/tenants/{tenant}`) do. `missingOk`: removing a layer that is not there is a no-op instead
+   * of a 404 (a scheduled removal whose layer was already removed).
+   */
+  async setLayerIn(
+    tx: Repositories,
+    w: WriteContext,
+    projectKey: string,
+    key: string,
+    address: { environment: string; tenant?: string },
+    value: unknown,
+    opts: { expected?: number; missingOk?: boolean } = {},
+  ): Promise<ChangeOutcome<ConfigItemView>> {
+    const scope = await this.scope(tx, projectKey);
+    const item = await tx.configs.findItem(scope.project.id, key, true);
+    if (!item || item.deleted) throw new NotFoundError(`config item "${key}" does not exist in project "${scope.project.key}"`);
+    if (!scope.byKey.has(address.environment)) throw new NotFoundError(`environment "${address.environment}" does not exist in project "${scope.project.key}"`);
+    const layer: LayerAddress = address.tenant === undefined ? { scope: 'environment', environment: address.environment } : { scope: 'tenant', environment: address.environment, tenant: address.tenant };
+    const id = addressKey(layer);
+    const state = await this.stateOf(tx, scope, item);
+    const before = configView(key, state, item);
+    const others = state.layers.filter((l) => addressKey(l) !== id);
+    if (value === undefined && others.length === state.layers.length) {
+      if (opts.missingOk) return { result: before, audit: null };
+      throw new NotFoundError(`config item "${key}" has no such value to remove`);
+    }
+    const action = value === undefined ? 'value.removed' : 'value.set';
+    const proposed: ProposedItem = { definition: state.definition, layers: value === undefined ? others : [...others, { ...layer, value, version: 0 }] };
+    const commit = await this.commit(tx, w, scope, key, item, proposed, { action, expected: opts.expected, pathOf: (a) => (addressKey(a) === id ? 'value' : undefined) });
+    const after = configView(key, commit.state, commit.item);
+    return this.outcome(scope, key, commit, after, `config.${action}`, before, after);
   }
 
   private async validate(tx: Repositories, scope: ProjectConfigScope, proposed: ProposedItem, changes: ConfigChange[], opts: CommitOptions): Promise<void> {

@@ -14,7 +14,7 @@ import {
 } from '@flagstream/protocol';
 import { validateFlagDefinition, validateFlagEnvironment } from '@flagstream/targeting';
 import type { EnvironmentEntity, FlagEntity, FlagEnvironmentEntity, ProjectEntity, Repositories, Store } from '@flagstream/persistence';
-import type { ChangeWriter, EnvironmentChanges } from './change-writer';
+import type { ChangeOutcome, ChangeWriter, EnvironmentChanges } from './change-writer';
 import { mustEnvironment, mustFlag, mustProject } from './lookup';
 import { flagSnapshot, present, settingsOf } from './presenters';
 import { assertVersion } from './version';
@@ -152,32 +152,41 @@ export class FlagWrites {
 
   /** Replaces a flag's settings in one environment after the targeting engine validated them. */
   putSettings(w: WriteContext, projectKey: string, flagKey: string, envKey: string, expected: number, dto: FlagSettingsInput): Promise<SettingsView> {
-    return this.changes.write(w, async (tx) => {
-      const project = await mustProject(tx, projectKey);
-      const env = await mustEnvironment(tx, project, envKey);
-      this.assertMayChange(w, env);
-      const flag = await mustFlag(tx, project, flagKey);
-      const current = await this.mustSettings(tx, flag, env, true);
-      assertVersion(current.version, expected, `flag "${flagKey}" in environment "${envKey}"`);
-      const { version: _v, ...body } = dto;
-      const next: FlagEnvironmentSettingsV1 = { ...body, salt: dto.salt ?? current.salt };
-      const problems = validateFlagEnvironment(flag, next, await this.known(tx, project, env));
-      if (problems.length) throw ValidationError.fromProblems('flag settings are not valid', problems);
-      return this.saveSettings(tx, project, env, flag, current, next, 'flag.settings.updated');
-    });
+    return this.changes.write(w, (tx) => this.putSettingsIn(tx, w, projectKey, flagKey, envKey, expected, dto));
+  }
+
+  /**
+   * `putSettings` inside the caller's transaction: checks the caller's rights and the version
+   * (when `expected` is given), validates, saves, and returns the outcome for `ChangeWriter.write`.
+   */
+  async putSettingsIn(tx: Repositories, w: WriteContext, projectKey: string, flagKey: string, envKey: string, expected: number | undefined, dto: FlagSettingsInput): Promise<ChangeOutcome<SettingsView>> {
+    const project = await mustProject(tx, projectKey);
+    const env = await mustEnvironment(tx, project, envKey);
+    this.assertMayChange(w, env);
+    const flag = await mustFlag(tx, project, flagKey);
+    const current = await this.mustSettings(tx, flag, env, true);
+    if (expected !== undefined) assertVersion(current.version, expected, `flag "${flagKey}" in environment "${envKey}"`);
+    const { version: _v, ...body } = dto;
+    const next: FlagEnvironmentSettingsV1 = { ...body, salt: dto.salt ?? current.salt };
+    const problems = validateFlagEnvironment(flag, next, await this.known(tx, project, env));
+    if (problems.length) throw ValidationError.fromProblems('flag settings are not valid', problems);
+    return this.saveSettings(tx, project, env, flag, current, next, 'flag.settings.updated');
   }
 
   /** The kill switch: one call, no version needed, idempotent. */
   toggle(w: WriteContext, projectKey: string, flagKey: string, envKey: string, on: boolean): Promise<SettingsView> {
-    return this.changes.write(w, async (tx) => {
-      const project = await mustProject(tx, projectKey);
-      const env = await mustEnvironment(tx, project, envKey);
-      this.assertMayChange(w, env);
-      const flag = await mustFlag(tx, project, flagKey);
-      const current = await this.mustSettings(tx, flag, env, true);
-      if (current.on === on) return { result: present.flagSettings(current), audit: null };
-      return this.saveSettings(tx, project, env, flag, current, { ...settingsOf(current), on }, on ? 'flag.turned_on' : 'flag.turned_off');
-    });
+    return this.changes.write(w, (tx) => this.toggleIn(tx, w, projectKey, flagKey, envKey, on));
+  }
+
+  /** `toggle` inside the caller's transaction; a toggle to the current state is a no-op (no audit). */
+  async toggleIn(tx: Repositories, w: WriteContext, projectKey: string, flagKey: string, envKey: string, on: boolean): Promise<ChangeOutcome<SettingsView>> {
+    const project = await mustProject(tx, projectKey);
+    const env = await mustEnvironment(tx, project, envKey);
+    this.assertMayChange(w, env);
+    const flag = await mustFlag(tx, project, flagKey);
+    const current = await this.mustSettings(tx, flag, env, true);
+    if (current.on === on) return { result: present.flagSettings(current), audit: null };
+    return this.saveSettings(tx, project, env, flag, current, { ...settingsOf(current), on }, on ? 'flag.turned_on' : 'flag.turned_off');
   }
 
   private async saveSettings(
@@ -188,7 +197,7 @@ export class FlagWrites {
     current: FlagEnvironmentEntity,
     next: FlagEnvironmentSettingsV1,
     action: string,
-  ) {
+  ): Promise<ChangeOutcome<SettingsView>> {
     const before = present.flagSettings(current);
     Object.assign(current, next);
     const saved = await tx.flags.saveSettings(current);

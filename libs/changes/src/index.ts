@@ -3,7 +3,7 @@ export type { ChangeOutcome, EnvironmentChanges } from './change-writer';
 export { FlagWrites } from './flag-writes';
 export type { CreateFlagInput, UpdateFlagInput, FlagSettingsInput } from './flag-writes';
 export { ConfigWrites, toWireLayer, describe as describeLayer } from './config-writes';
-export type { ProjectConfigScope, ProposedItem, CommitOptions, ItemCommit } from './config-writes';
+export type { ProjectConfigScope, ProposedItem, CommitOptions, ItemCommit, ConfigItemView } from './config-writes';
 export { compileConfigSchema, schemaProblems, CONFIG_LIMITS } from './config-schema.compiler';
 export type { CompiledConfigSchema } from './config-schema.compiler';
 export { configView } from './config.view';
@@ -13,3 +13,7 @@ export { present, flagSnapshot, segmentSnapshot, settingsOf } from './presenters
 export { expectedVersion, assertVersion } from './version';
 export { ROLE_RANK, actorOf, SYSTEM, SCHEDULER } from './write-context';
 export type { Principal, WriteContext } from './write-context';
+export { ScheduledChanges, checkRunAt, applyReason, columnsOf, specOf, MAX_SCHEDULE_AHEAD_MS, EARLY_TOLERANCE_MS } from './scheduled-changes';
+export type { ScheduledChangeSpec, ScheduledChangeView, ScheduleConflict, ScheduledChangeWithConflicts, NewSchedule, ScheduleListFilter, ApplyResult, ScheduledChangesOptions } from './scheduled-changes';
+export { ScheduledChangeQueue, SCHEDULED_CHANGES_QUEUE, DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, scheduledChangeJobId, bullPrefix } from './scheduled-change.queue';
+export type { ScheduledChangeJobData, ScheduledChangeRef, ScheduledChangeJobPolicy, ScheduledChangeQueuePort } from './scheduled-change.queue';

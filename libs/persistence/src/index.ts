@@ -15,3 +15,5 @@ export * from './repositories/snapshot.repository';
 export * from './snapshot.mapper';
 export * from './repositories/config.repository';
 export * from './config.mapper';
+export * from './repositories/sdk-event.repository';
+export * from './repositories/scheduled-change.repository';

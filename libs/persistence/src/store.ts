@@ -8,7 +8,9 @@ import { FlagRepository } from './repositories/flag.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { SegmentRepository } from './repositories/segment.repository';
+import { SdkEventRepository } from './repositories/sdk-event.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
+import { ScheduledChangeRepository } from './repositories/scheduled-change.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -21,8 +23,13 @@ export class Repositories {
   readonly outbox: OutboxRepository;
   readonly snapshots: SnapshotRepository;
   readonly configs: ConfigRepository;
+  readonly sdkEvents: SdkEventRepository;
+  readonly scheduledChanges: ScheduledChangeRepository;
 
-  constructor(em: EntityManager, auditKey: string | undefined) {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly auditKey: string | undefined,
+  ) {
     this.projects = new ProjectRepository(em);
     this.environments = new EnvironmentRepository(em);
     this.flags = new FlagRepository(em);
@@ -32,6 +39,18 @@ export class Repositories {
     this.outbox = new OutboxRepository(em);
     this.snapshots = new SnapshotRepository(em);
     this.configs = new ConfigRepository(em);
+    this.sdkEvents = new SdkEventRepository(em);
+    this.scheduledChanges = new ScheduledChangeRepository(em);
+  }
+
+  /**
+   * Runs `work` in a savepoint of the current transaction: if it throws, its writes are rolled
+   * back and the error propagates, and the enclosing transaction carries on (a dry run, or a
+   * change that may fail validation). Call inside `Store.transaction` only.
+   */
+  savepoint<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    if (!this.em.queryRunner?.isTransactionActive) throw new Error('savepoint() needs an open transaction (Store.transaction)');
+    return this.em.transaction((em) => work(new Repositories(em, this.auditKey)));
   }
 }
 

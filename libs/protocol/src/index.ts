@@ -4,3 +4,4 @@ export * from './sdk-stream';
 export * from './state-hash';
 export * from './state-replica';
 export * from './config';
+export * from './events';

@@ -10,3 +10,5 @@ export { ExposureReporter } from './exposure.reporter';
 export type { ExposureEvent, ExposureOptions } from './exposure.reporter';
 // The main entry is the Node server SDK: the file cache uses node:fs (browsers use `@flagstream/sdk/client`).
 export { FileSnapshotCache, SnapshotCacheError } from './node/file-snapshot-cache';
+export { gatewayExposureSender, gatewayMetricSender, GatewayEventsError } from './gateway-events.sender';
+export type { GatewayEventsSenderOptions, MetricEvent } from './gateway-events.sender';

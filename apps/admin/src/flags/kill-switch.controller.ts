@@ -4,11 +4,12 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '@flagstream/erro
 import { flagSnapshot, settingsOf, type EnvironmentEntity, type FlagEntity } from '@flagstream/persistence';
 import type { ChangeV1 } from '@flagstream/protocol';
 import { Writer } from '../auth/current.decorator';
-import { type EnvironmentChanges, mustProject, ROLE_RANK, type WriteContext } from '@flagstream/changes';
+import { type EnvironmentChanges, mustProject, ROLE_RANK, type ScheduledChangeSpec, type ScheduledChangeView, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
+import { ScheduledChangeService } from '../scheduling/scheduled-change.service';
 import { KillSwitchDto } from './kill-switch.dto';
 
 interface KillReport {
@@ -18,30 +19,38 @@ interface KillReport {
   alreadyOff: Array<{ flag: string; environment: string }>;
   /** Each environment the call reached: its revision, and where to watch it reach the SDKs. */
   environments: Array<{ environment: string; revision: number | null; propagation: string | null }>;
+  /** Pending scheduled changes of these flags in these environments, cancelled so they cannot undo the kill. */
+  cancelledSchedules: Array<{ id: string; flag: string; environment: string; runAt: string; change: ScheduledChangeSpec }>;
 }
 
 /**
  * The kill switch for many flags at once: every listed flag (or every flag with a tag) off in the
  * listed environments, in one transaction, one audit record and one revision per environment.
+ * It bypasses scheduled changes: their pending changes of those flags there are cancelled in the
+ * same transaction.
  */
 @ApiTags('flags')
 @ApiBearerAuth()
 @Controller(`${API}/projects/:project/kill-switch`)
 export class KillSwitchController {
-  constructor(private readonly changes: ChangeService) {}
+  constructor(
+    private readonly changes: ChangeService,
+    private readonly schedules: ScheduledChangeService,
+  ) {}
 
   @Post()
   @HttpCode(200)
   @Requires('editor')
   @ApiOperation({
     summary:
-      'Turn off flags (by key or by tag) in some or all environments, at once. Idempotent; the answer gives each environment its revision and the propagation report to watch. Protected environments need the owner role.',
+      'Turn off flags (by key or by tag) in some or all environments, at once, and cancel their pending scheduled changes there. Idempotent; the answer gives each environment its revision and the propagation report to watch. Protected environments need the owner role.',
   })
   async kill(@Param('project', KeyPipe) projectKey: string, @Body() dto: KillSwitchDto, @Writer() w: WriteContext): Promise<KillReport> {
     if ((dto.flags === undefined) === (dto.tag === undefined)) {
       throw new BadRequestError('give either flags or tag', [{ path: dto.flags ? 'tag' : 'flags', message: 'exactly one of flags and tag is required' }]);
     }
-    return this.changes.write(w, async (tx) => {
+    let cancelled: ScheduledChangeView[] = [];
+    const report = await this.changes.write(w, async (tx) => {
       const project = await mustProject(tx, projectKey);
       const all = await tx.environments.listAll(project.id);
       const envs = dto.environments === 'all' ? all : dto.environments.map((key) => all.find((e) => e.key === key) ?? missingEnvironment(key, project.key));
@@ -77,6 +86,8 @@ export class KillSwitchController {
         }
         if (changes.length) environments.push({ environment: env, changes });
       }
+      cancelled = await this.schedules.cancelForFlagsIn(tx, project, envs, flags.map((f) => f.key));
+      const cancelledSchedules = cancelled.map((c) => ({ id: c.id, flag: flagOf(c.change), environment: c.environment, runAt: c.runAt, change: c.change }));
       const report = (revisions: ReadonlyMap<string, number>): KillReport => ({
         killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key, revision: revisions.get(k.environment.id) ?? k.environment.revision })),
         alreadyOff,
@@ -88,8 +99,9 @@ export class KillSwitchController {
             propagation: revision === null ? null : `/${API}/projects/${project.key}/environments/${e.key}/revisions/${revision}/propagation`,
           };
         }),
+        cancelledSchedules,
       });
-      if (!killed.length) return { result: report(new Map()), audit: null };
+      if (!killed.length && !cancelled.length) return { result: report(new Map()), audit: null };
       return {
         result: report(new Map()),
         withRevisions: report,
@@ -99,11 +111,21 @@ export class KillSwitchController {
           action: 'flag.killed',
           target: { type: dto.tag ? 'tag' : 'flags', key: dto.tag ?? flags.map((f) => f.key).join(',') },
           project: project.key,
-          after: { killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key })), environments: envs.map((e) => e.key) },
+          after: {
+            killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key })),
+            environments: envs.map((e) => e.key),
+            cancelledSchedules: cancelledSchedules.map((c) => ({ id: c.id, flag: c.flag, environment: c.environment, runAt: c.runAt })),
+          },
         },
       };
     });
+    await this.schedules.forget(cancelled);
+    return report;
   }
+}
+
+function flagOf(change: ScheduledChangeSpec): string {
+  return change.type === 'flag.settings' || change.type === 'flag.toggle' ? change.flag : '';
 }
 
 function missingEnvironment(key: string, project: string): never {

@@ -10,6 +10,7 @@ export * from './outbox.entity';
 export * from './config-item.entity';
 export * from './config-layer.entity';
 export * from './config-version.entity';
+export * from './scheduled-change.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -23,6 +24,7 @@ import { OutboxEntity } from './outbox.entity';
 import { ProjectEntity } from './project.entity';
 import { SdkKeyEntity } from './sdk-key.entity';
 import { SegmentEntity } from './segment.entity';
+import { ScheduledChangeEntity } from './scheduled-change.entity';
 
 export const ENTITIES = [
   ProjectEntity,
@@ -37,4 +39,5 @@ export const ENTITIES = [
   ConfigItemEntity,
   ConfigLayerEntity,
   ConfigVersionEntity,
+  ScheduledChangeEntity,
 ];

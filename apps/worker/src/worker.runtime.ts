@@ -1,0 +1,184 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
+import {
+  bullPrefix,
+  ChangeWriter,
+  ConfigWrites,
+  FlagWrites,
+  SCHEDULED_CHANGES_QUEUE,
+  ScheduledChangeQueue,
+  ScheduledChanges,
+  scheduledChangeJobId,
+  type ApplyResult,
+  type ScheduledChangeJobData,
+  type ScheduledChangeJobPolicy,
+} from '@flagstream/changes';
+import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persistence';
+import { ScheduledChangeProcessor } from './scheduling/scheduled-change.processor';
+import { WorkerMetrics } from './worker.metrics';
+
+export interface WorkerConfig {
+  /** REDIS_KEY_PREFIX: the queue's keys live under it (tests give each file its own). */
+  keyPrefix: string;
+  concurrency: number;
+  /** How often every pending change is re-enqueued from Postgres (also done at start). */
+  sweepMs: number;
+  jobPolicy: ScheduledChangeJobPolicy;
+  changeStreamMaxLen: number;
+  /** The relay's safety poll of the outbox (writes kick it right after commit). */
+  relayPollMs: number;
+  /** BullMQ lock of a running job; a worker that dies holding it frees the job after this long. */
+  lockDurationMs?: number;
+  /** How often BullMQ looks for jobs whose worker died (stalled), to run them again. */
+  stalledIntervalMs?: number;
+}
+
+export interface WorkerDeps {
+  /** Opened with the audit key: the worker appends the audit records of what it applies. */
+  store: Store;
+  /** Commands: the queue (enqueue, counts) and the change publisher. */
+  redis: Redis;
+  /** `maxRetriesPerRequest: null`: BullMQ's worker connection (it duplicates it for blocking reads). */
+  blockingRedis: Redis;
+  logger: Logger;
+  registry: Registry;
+  config: WorkerConfig;
+}
+
+export interface SweepReport {
+  /** Pending changes found in Postgres (each has its job now, unless Redis failed). */
+  pending: number;
+  /** Failed jobs (retries exhausted) of still-pending changes, moved back to waiting. */
+  retried: number;
+}
+
+const SWEEP_PAGE = 500;
+
+/**
+ * The worker process's jobs, startable and stoppable in-process (tests run several at once). It
+ * applies scheduled changes from a BullMQ queue, sweeps Postgres for pending changes at start
+ * and every `sweepMs` (so jobs lost with Redis's data come back), and publishes the outbox rows
+ * its writes add through its own change relay.
+ */
+export class WorkerRuntime {
+  readonly queue: ScheduledChangeQueue;
+  readonly schedules: ScheduledChanges;
+  readonly metrics: WorkerMetrics;
+  private readonly relay: ChangeRelay;
+  private readonly processor: ScheduledChangeProcessor;
+  private worker: Worker<ScheduledChangeJobData, ApplyResult> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<SweepReport> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(readonly deps: WorkerDeps) {
+    const { store, redis, config, logger } = deps;
+    this.relay = new ChangeRelay(new OutboxDrain(store), new ChangePublisher(redis, { keyPrefix: config.keyPrefix, maxLen: config.changeStreamMaxLen }), {
+      batchSize: 500,
+      pollIntervalMs: config.relayPollMs,
+      onError: (err) => logger.error({ err }, 'change relay pass failed; will retry'),
+    });
+    const changes = new ChangeWriter(store, this.relay);
+    this.queue = new ScheduledChangeQueue(redis, config.keyPrefix, config.jobPolicy);
+    this.schedules = new ScheduledChanges(store, changes, new FlagWrites(store, changes), new ConfigWrites(store), this.queue);
+    this.metrics = new WorkerMetrics(deps.registry, [
+      {
+        name: SCHEDULED_CHANGES_QUEUE,
+        counts: () => this.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
+      },
+    ]);
+    this.processor = new ScheduledChangeProcessor(this.schedules, this.metrics, logger);
+  }
+
+  /** Starts the relay and the BullMQ worker, then sweeps once (jobs lost with Redis come back now). */
+  async start(): Promise<void> {
+    const { config, logger } = this.deps;
+    this.relay.start();
+    this.worker = new Worker<ScheduledChangeJobData, ApplyResult>(SCHEDULED_CHANGES_QUEUE, (job, token) => this.processor.process(job, token), {
+      connection: this.deps.blockingRedis,
+      prefix: bullPrefix(config.keyPrefix),
+      concurrency: config.concurrency,
+      ...(config.lockDurationMs ? { lockDuration: config.lockDurationMs } : {}),
+      ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
+    });
+    this.worker.on('error', (err) => logger.error({ err }, 'scheduled-change worker error'));
+    await this.sweepSafely();
+    this.schedule();
+  }
+
+  /** True while the BullMQ worker takes jobs (the readiness check). */
+  get running(): boolean {
+    return this.worker !== null && this.worker.isRunning() && !this.closing;
+  }
+
+  /**
+   * Re-enqueues every pending change under its deterministic job id: jobs that exist stay as they
+   * are, missing ones are added, and failed ones of still-pending changes are retried.
+   */
+  sweep(): Promise<SweepReport> {
+    this.sweeping ??= this.runSweep().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  /**
+   * Graceful stop (SIGTERM): no more sweeps or new jobs; the jobs running now finish (their
+   * transaction commits or rolls back) before it resolves; then the relay publishes what they wrote.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      await this.sweeping?.catch(() => undefined);
+      await this.worker?.close();
+      await this.relay.drain().catch((err: unknown) => this.deps.logger.warn({ err }, 'last relay pass failed; the admin relay will publish'));
+      await this.relay.stop();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+
+  private schedule(): void {
+    if (this.closing) return;
+    this.timer = setTimeout(() => {
+      void this.sweepSafely().finally(() => this.schedule());
+    }, this.deps.config.sweepMs);
+    this.timer.unref();
+  }
+
+  private async sweepSafely(): Promise<void> {
+    try {
+      const report = await this.sweep();
+      this.metrics.sweeps.inc({ outcome: 'ok' });
+      if (report.retried) this.deps.logger.info(report, 'sweep retried failed jobs of pending scheduled changes');
+    } catch (err) {
+      this.metrics.sweeps.inc({ outcome: 'error' });
+      this.deps.logger.error({ err }, 'sweep of pending scheduled changes failed; will retry');
+    }
+  }
+
+  private async runSweep(): Promise<SweepReport> {
+    const read = this.deps.store.read.scheduledChanges;
+    const jobIds = new Set<string>();
+    let after: PendingCursor | undefined;
+    for (;;) {
+      const rows = await read.listPending(SWEEP_PAGE, after);
+      await this.queue.enqueue(rows.map((r) => ({ id: r.id, version: r.version, runAt: r.runAt })));
+      for (const r of rows) jobIds.add(scheduledChangeJobId(r.id, r.version));
+      if (rows.length < SWEEP_PAGE) break;
+      const last = rows[rows.length - 1];
+      after = { runAt: last.runAt, id: last.id };
+    }
+    this.metrics.pending.set(jobIds.size);
+    return { pending: jobIds.size, retried: await this.queue.retryFailed(jobIds) };
+  }
+}
+
+/** The worker's runtime: construct, `start()`, and `close()` on SIGTERM. */
+export function createWorkerRuntime(deps: WorkerDeps): WorkerRuntime {
+  return new WorkerRuntime(deps);
+}
