@@ -127,14 +127,14 @@ export class ConfigController {
   @Requires('editor')
   @ApiOperation({ summary: "Set an environment's value (inherited by environments below it)" })
   async setEnvironment(@Param('project', KeyPipe) p: string, @Param('key', ConfigKeyPipe) key: string, @Param('env', KeyPipe) env: string, @Body() dto: SetValueDto, @Headers('if-match') ifMatch: string | undefined, @Writer() w: WriteContext, @Res({ passthrough: true }) res: Response) {
-    return this.setLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), { scope: 'environment', environment: env }, dto.value);
+    return this.writeLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), { environment: env }, dto.value);
   }
 
   @Delete(':key/environments/:env')
   @Requires('editor')
   @ApiOperation({ summary: "Remove an environment's value (it inherits again)" })
   async clearEnvironment(@Param('project', KeyPipe) p: string, @Param('key', ConfigKeyPipe) key: string, @Param('env', KeyPipe) env: string, @Headers('if-match') ifMatch: string | undefined, @Writer() w: WriteContext, @Res({ passthrough: true }) res: Response) {
-    return this.setLayer(p, key, w, res, optionalVersion(ifMatch, undefined), { scope: 'environment', environment: env }, undefined);
+    return this.writeLayer(p, key, w, res, optionalVersion(ifMatch, undefined), { environment: env }, undefined);
   }
 
   @Put(':key/environments/:env/tenants/:tenant')
@@ -150,14 +150,14 @@ export class ConfigController {
     @Writer() w: WriteContext,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return this.setLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), { scope: 'tenant', environment: env, tenant }, dto.value);
+    return this.writeLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), { environment: env, tenant }, dto.value);
   }
 
   @Delete(':key/environments/:env/tenants/:tenant')
   @Requires('editor')
   @ApiOperation({ summary: 'Remove a tenant override' })
   async clearTenant(@Param('project', KeyPipe) p: string, @Param('key', ConfigKeyPipe) key: string, @Param('env', KeyPipe) env: string, @Param('tenant', TenantPipe) tenant: string, @Headers('if-match') ifMatch: string | undefined, @Writer() w: WriteContext, @Res({ passthrough: true }) res: Response) {
-    return this.setLayer(p, key, w, res, optionalVersion(ifMatch, undefined), { scope: 'tenant', environment: env, tenant }, undefined);
+    return this.writeLayer(p, key, w, res, optionalVersion(ifMatch, undefined), { environment: env, tenant }, undefined);
   }
 
   @Put(':key/environments/:env/rules')
@@ -251,6 +251,13 @@ export class ConfigController {
   @ApiOperation({ summary: 'Which layer supplies the effective value for an environment (and tenant, context), which version, who and when, and what it shadows' })
   async explain(@Param('project', KeyPipe) p: string, @Param('key', ConfigKeyPipe) key: string, @Query() q: ExplainQuery) {
     return this.explainer.explain(p, key, q);
+  }
+
+  /** An environment value or tenant override: the same code the worker's scheduled changes run. */
+  private async writeLayer(projectKey: string, key: string, w: WriteContext, res: Response, expected: number | undefined, address: { environment: string; tenant?: string }, value: unknown) {
+    const view = await this.changes.write(w, (tx) => this.configs.setLayerIn(tx, w, projectKey, key, address, value, { expected }));
+    res.setHeader('ETag', `"${view.version}"`);
+    return view;
   }
 
   private async setLayer(projectKey: string, key: string, w: WriteContext, res: Response, expected: number | undefined, address: LayerAddress, value: unknown) {
