@@ -7,13 +7,15 @@ export const FIRST_VALUE = 'enterprise';
 export const UNLEASH_APP = 'sdk-bench';
 
 /** The engines measured from an offline file, and how each starts. */
-export const START_ENGINES = ['flagstream', 'flagstream-openfeature', 'engine', 'unleash', 'launchdarkly', 'growthbook', 'flagd'] as const;
+export const START_ENGINES = ['flagstream', 'flagstream-unordered', 'flagstream-openfeature', 'engine', 'unleash', 'launchdarkly', 'growthbook', 'flagd'] as const;
 export type StartEngine = (typeof START_ENGINES)[number];
 
 /** Files the children start from (written by offline-files.ts). */
 export interface OfflineFiles {
-  /** Flagstream's `FileSnapshotCache` file: the gateway's snapshot message. */
+  /** Flagstream's `FileSnapshotCache` file: the gateway's snapshot message, as canonical JSON (what the cache writes). */
   flagstream: string;
+  /** The same snapshot written with `JSON.stringify` (keys not in canonical order), as a hand-made file would be. */
+  flagstreamUnordered: string;
   /** Unleash's backup directory (`backupPath`), holding `unleash-backup-<appName>.json`. */
   unleashDir: string;
   /** LaunchDarkly's file data source (`FileDataSourceFactory({ paths })`). */

@@ -73,6 +73,17 @@ const STARTERS: Record<StartEngine, Starter> = {
     return { value, holder: client };
   },
 
+  async 'flagstream-unordered'(files, baseUrl, m) {
+    m.beginLoad();
+    const sdk = await import('@flagstream/sdk');
+    await m.ready();
+    const client = new sdk.FlagstreamClient({ sdkKey: 'fs_server_bench', baseUrl, cache: new sdk.FileSnapshotCache(files.flagstreamUnordered), acknowledge: false });
+    await client.ready(5000);
+    const value = client.string(FIRST_FLAG, { targetingKey: FIRST_USER.key, ...FIRST_USER }, 'default');
+    m.done();
+    return { value, holder: client };
+  },
+
   async 'flagstream-openfeature'(files, baseUrl, m) {
     m.beginLoad();
     const [{ OpenFeature }, { FlagstreamProvider }, sdk] = await Promise.all([

@@ -1,7 +1,8 @@
 import { FlagdCore } from '@openfeature/flagd-core';
 import { W3_COUNTRIES, type BenchFlag, type BenchUser, type EngineAdapter } from '../workload.model';
 
-function flagdFlag(flag: BenchFlag): Record<string, unknown> {
+/** A bench flag as a flagd flag (also the content of bench/sdk's flag configuration file). */
+export function flagdFlag(flag: BenchFlag): Record<string, unknown> {
   switch (flag.shape) {
     case 'static':
       return { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' };

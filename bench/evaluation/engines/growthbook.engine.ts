@@ -1,7 +1,8 @@
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { W3_COUNTRIES, type BenchFlag, type BenchUser, type EngineAdapter } from '../workload.model';
 
-function growthbookFeature(flag: BenchFlag): Record<string, unknown> {
+/** A bench flag as a GrowthBook feature (also the content of bench/sdk's payload file). */
+export function growthbookFeature(flag: BenchFlag): Record<string, unknown> {
   switch (flag.shape) {
     case 'static':
       return { defaultValue: true };

@@ -1,7 +1,8 @@
 import { init, integrations, type LDClient, type LDContext } from '@launchdarkly/node-server-sdk';
 import { W3_COUNTRIES, W3_VARIATIONS, type BenchFlag, type BenchUser, type EngineAdapter } from '../workload.model';
 
-function launchDarklyFlag(flag: BenchFlag): Record<string, unknown> {
+/** A bench flag as a LaunchDarkly flag (also the content of bench/sdk's file data source). */
+export function launchDarklyFlag(flag: BenchFlag): Record<string, unknown> {
   const base = { key: flag.key, version: 1, on: true, targets: [], contextTargets: [], prerequisites: [], salt: flag.key, trackEvents: false };
   switch (flag.shape) {
     case 'static':

@@ -8,7 +8,8 @@ import { W3_COUNTRIES, type BenchFlag, type BenchUser, type EngineAdapter } from
 
 const variant = (name: string) => ({ name, weight: 1000, stickiness: 'default', weightType: 'variable' });
 
-function unleashFeature(flag: BenchFlag): FeatureInterface {
+/** A bench flag as an Unleash feature toggle (also the content of bench/sdk's Unleash backup file). */
+export function unleashFeature(flag: BenchFlag): FeatureInterface {
   const base = { name: flag.key, enabled: true, type: 'release', project: 'default', stale: false, impressionData: false, variants: [] };
   const strategy = (name: string, constraints: unknown[], parameters: Record<string, string>, variants: unknown[]) => ({
     name,

@@ -1,6 +1,6 @@
 import { stateHash, type ConfigItemSnapshotV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
 import { FakeTransport } from './fake.transport';
-import { FlagstreamAuthError, FlagstreamClient, type SnapshotCache } from './flagstream-client';
+import { FlagstreamAuthError, FlagstreamClient, SnapshotCacheError, type SnapshotCache } from './flagstream-client';
 import type { ExposureEvent } from './exposure.reporter';
 import { Backoff } from './backoff';
 import { SseParser } from './sse-parser';
@@ -38,6 +38,11 @@ async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Lets `n` rounds of promise reactions run (no macrotask). */
+async function microtasks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await Promise.resolve();
 }
 
 /** An in-memory cache that records what it was asked to save. */
@@ -562,5 +567,183 @@ describe('FlagstreamClient config items', () => {
     expect(acme).toEqual([[500, 200], [undefined, 500]]);
     // No resync happened: the hashes (configs included) matched all along.
     expect(transport.connections).toHaveLength(1);
+  });
+});
+
+describe('FlagstreamClient state hash checks and offline start', () => {
+  let transport: FakeTransport;
+  let client: FlagstreamClient;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+  });
+  afterEach(async () => {
+    await client?.close();
+    jest.restoreAllMocks();
+  });
+
+  function start(extra: Partial<ConstructorParameters<typeof FlagstreamClient>[0]> = {}) {
+    client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, backoff: { initialMs: 5, maxMs: 20 }, ...extra });
+    return client;
+  }
+
+  /** A snapshot whose contents were changed after its state hash was computed. */
+  function tampered(revision: number): SnapshotMessageV1 {
+    return { ...snapshot(revision, [flag('a', true)]), flags: [flag('a', false)] };
+  }
+  const claimedAndActual = (s: SnapshotMessageV1) => `it says ${s.stateHash}, its contents hash to ${stateHash(s.flags, s.segments, s.configs)}`;
+
+  it('never serves a cached snapshot whose contents do not match its state hash', async () => {
+    const bad = tampered(7);
+    const cache = new MemoryCache(bad);
+    start({ cache });
+    const errors: Array<[Error, boolean]> = [];
+    client.on('error', (e, fatal) => errors.push([e, fatal]));
+    const ready = client.ready(2000);
+    const c = await transport.connection(0);
+    expect(client.isReady).toBe(false);
+    expect(client.revision).toBe(0);
+    expect(client.booleanDetail('a', ctx, true)).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' });
+    expect(c.lastEventId).toBeUndefined();
+    expect(errors.map(([e, fatal]) => [e.name, e.message, fatal])).toEqual([
+      ['SnapshotCacheError', `snapshot cache does not match its state hash (${claimedAndActual(bad)}); ignoring it`, false],
+    ]);
+    expect(errors[0]![0]).toBeInstanceOf(SnapshotCacheError);
+    // Ready only once the gateway's (good) snapshot arrives.
+    c.send('snapshot', 8, snapshot(8, [flag('a', true, 2)]));
+    await ready;
+    expect(client.boolean('a', ctx, false)).toBe(true);
+  });
+
+  it('names the cache in its errors, and refuses a cached value that is not a snapshot', async () => {
+    const cache = Object.assign(new MemoryCache({ v: 1, environment: 'e', revision: 1, stateHash: 'x', flags: [{ kind: 'boolean' }], segments: [] } as unknown as SnapshotMessageV1), {
+      path: 'redis://cache/flags',
+    });
+    start({ cache });
+    const errors: Error[] = [];
+    client.on('error', (e) => errors.push(e));
+    await transport.connection(0);
+    expect(errors.map((e) => [e.name, e.message, (e as SnapshotCacheError).path])).toEqual([
+      ['SnapshotCacheError', 'malformed snapshot cache redis://cache/flags; ignoring it', 'redis://cache/flags'],
+    ]);
+    expect(client.isReady).toBe(false);
+  });
+
+  it('never serves a bootstrap snapshot whose contents do not match its state hash', async () => {
+    const bad = tampered(3);
+    start({ bootstrap: bad });
+    // Reported once the caller can listen (right after construction).
+    const errors: Array<[string, boolean]> = [];
+    client.on('error', (e, fatal) => errors.push([e.message, fatal]));
+    expect(client.isReady).toBe(false);
+    expect(client.boolean('a', ctx, true)).toBe(true);
+    const c = await transport.connection(0);
+    expect(c.lastEventId).toBeUndefined();
+    expect(errors).toEqual([[`bootstrap snapshot does not match its state hash (${claimedAndActual(bad)}); ignoring it`, false]]);
+  });
+
+  it('refuses a snapshot from the gateway whose contents do not match its state hash: keeps its state, reports it, resyncs', async () => {
+    start();
+    const errors: Array<[string, boolean]> = [];
+    client.on('error', (e, fatal) => errors.push([e.message, fatal]));
+    const changes: string[][] = [];
+    client.on('change', (keys) => changes.push(keys));
+    const c0 = await transport.connection(0);
+    const bad = tampered(4);
+    c0.send('snapshot', 4, bad);
+    // Not ready from a state that does not check out.
+    expect(client.isReady).toBe(false);
+    expect(c0.aborted).toBe(true);
+    const c1 = await transport.connection(1);
+    expect(c1.lastEventId).toBeUndefined();
+    c1.send('snapshot', 5, snapshot(5, [flag('a', true)]));
+    await client.ready();
+    const bad6 = tampered(6);
+    c1.send('snapshot', 6, bad6);
+    expect(c1.aborted).toBe(true);
+    expect(client.revision).toBe(5);
+    expect(client.boolean('a', ctx, false)).toBe(true);
+    const c2 = await transport.connection(2);
+    expect(c2.lastEventId).toBeUndefined();
+    expect(errors).toEqual([
+      [`state hash mismatch in the snapshot at revision 4 (${claimedAndActual(bad)}); resyncing`, false],
+      [`state hash mismatch in the snapshot at revision 6 (${claimedAndActual(bad6)}); resyncing`, false],
+    ]);
+    expect(changes).toEqual([['a']]);
+    expect(transport.acks).toEqual([5]);
+  });
+
+  it('serves the first evaluations from the cache before the stream opens, then resumes', async () => {
+    const cache = new MemoryCache(snapshot(7, [flag('a', false)]));
+    start({ cache });
+    await client.ready(1000);
+    expect(client.booleanDetail('a', ctx, true)).toEqual({ value: false, variation: 'off', reason: 'DISABLED' });
+    // Still nothing opened, however many promise hops the caller takes: the stream waits for the next macrotask.
+    await microtasks(50);
+    expect(transport.connections).toHaveLength(0);
+    const c = await transport.connection(0);
+    expect(c.lastEventId).toBe('7');
+  });
+
+  it('serves the first evaluations from a bootstrap snapshot before the stream opens, then resumes', async () => {
+    start({ bootstrap: snapshot(3, [flag('a', true)]) });
+    await client.ready();
+    expect(client.boolean('a', ctx, false)).toBe(true);
+    await microtasks(50);
+    expect(transport.connections).toHaveLength(0);
+    expect((await transport.connection(0)).lastEventId).toBe('3');
+  });
+
+  it('opens the stream at once when there is no state to serve', async () => {
+    start();
+    await microtasks(10);
+    expect(transport.connections).toHaveLength(1);
+  });
+
+  it('creates no timeout timer for ready() when the cache serves the state at once, and still times out without one', async () => {
+    const setTimer = jest.spyOn(globalThis, 'setTimeout');
+    start({ cache: new MemoryCache(snapshot(1, [flag('a', true)])) });
+    await client.ready(4321);
+    await transport.connection(0);
+    expect(setTimer.mock.calls.filter(([, ms]) => typeof ms === 'number' && ms > 4000)).toEqual([]);
+    await client.close();
+
+    transport = new FakeTransport();
+    start({ cache: new MemoryCache(null) });
+    const began = Date.now();
+    await expect(client.ready(40)).rejects.toThrow('Flagstream client not ready after 40 ms');
+    expect(Date.now() - began).toBeGreaterThanOrEqual(35);
+  });
+
+  it('reports the flags and config items that differ between two snapshots (from the item hashes)', async () => {
+    const item = (key: string, value: number): ConfigItemSnapshotV1 => ({
+      key,
+      version: value,
+      merge: 'replace',
+      clientVisible: false,
+      tenantAttribute: 'tenantId',
+      chain: ['test'],
+      layers: [{ scope: 'default', value, version: value }],
+    });
+    const withConfigs = (revision: number, flags: FlagSnapshotV1[], configs: ConfigItemSnapshotV1[]): SnapshotMessageV1 => ({
+      ...snapshot(revision, flags),
+      stateHash: stateHash(flags, [], configs),
+      configs,
+    });
+    start();
+    const changes: string[][] = [];
+    const configChanges: string[][] = [];
+    client.on('change', (keys) => changes.push(keys));
+    client.on('configChange', (keys) => configChanges.push(keys));
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, withConfigs(1, [flag('a', true), flag('b', true), flag('d', true)], [item('x', 1), item('y', 1)]));
+    c.send('snapshot', 2, withConfigs(2, [flag('a', false, 2), flag('b', true), flag('c', true)], [item('x', 2), item('y', 1)]));
+    expect(changes).toEqual([
+      ['a', 'b', 'd'],
+      ['a', 'c', 'd'],
+    ]);
+    expect(configChanges).toEqual([['x', 'y'], ['x']]);
+    expect(client.boolean('d', ctx, false)).toBe(false);
+    expect(client.config('x', {}, 0)).toBe(2);
   });
 });

@@ -1,7 +1,6 @@
 import {
   SDK_STREAM_VERSION,
   StateReplica,
-  itemHash,
   type EvaluationErrorCode,
   type EvaluationReason,
   type FlagKind,
@@ -46,12 +45,20 @@ export interface ConfigDetail<T> {
   errorMessage?: string;
 }
 
-/** Where the last good snapshot is kept between runs (see `FileSnapshotCache` for Node). */
+/**
+ * Where the last good snapshot is kept between runs (see `FileSnapshotCache` for Node). The client
+ * checks every loaded snapshot against its `stateHash` before it serves anything from it, so a
+ * cache only has to return what it stored.
+ */
 export interface SnapshotCache {
+  /** Where the snapshot is kept (a file path, a key…), for error messages. Optional. */
+  readonly path?: string;
   /**
    * The last saved snapshot, or `null` when there is none. A cache that finds a stored snapshot
    * unusable returns `null` and passes the reason to `report` (the client emits it as a non-fatal
-   * `error`); a rejection is reported the same way.
+   * `error`); a rejection is reported the same way. The snapshot is plain JSON data, as
+   * `JSON.parse` returns it. One whose contents do not match its `stateHash` is ignored by the
+   * client with a `SnapshotCacheError`.
    */
   load(report?: (error: Error) => void): Promise<SnapshotMessageV1 | null>;
   /** Stores the client's current state (called after snapshots, after patches at most once per `cacheSaveIntervalMs`, and on `close()`). */
@@ -63,7 +70,11 @@ export interface FlagstreamClientOptions {
   sdkKey: string;
   /** The gateway, e.g. `http://localhost:4001`. */
   baseUrl: string;
-  /** A snapshot to start from before the network answers (offline start). */
+  /**
+   * A snapshot to start from before the network answers (offline start). Used only if its
+   * contents match its `stateHash`; otherwise the client reports a non-fatal `error` and waits
+   * for the network.
+   */
   bootstrap?: SnapshotMessageV1;
   /**
    * Loads the last good snapshot at start (before the network answers; the client then resumes
@@ -113,6 +124,22 @@ export type FlagstreamClientEvents = {
   error: [error: Error, fatal: boolean];
 };
 
+/**
+ * A cached snapshot cannot be used: the file is unreadable, corrupt or of another version
+ * (reported by `FileSnapshotCache`), or its contents do not match its `stateHash` (found by the
+ * client, which then ignores it). Emitted as a non-fatal `error`; the client starts from the network.
+ */
+export class SnapshotCacheError extends Error {
+  constructor(
+    /** Where the cache keeps its snapshot (the file of a `FileSnapshotCache`; empty when the cache does not say). */
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SnapshotCacheError';
+  }
+}
+
 /** The SDK key was refused (401/403): the client stops instead of hammering the gateway. */
 export class FlagstreamAuthError extends Error {
   constructor(
@@ -130,10 +157,12 @@ export class FlagstreamAuthError extends Error {
  * default with reason `ERROR`.
  */
 export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
-  private readonly replica = new StateReplica();
+  /** The state served; replaced whole by each snapshot whose state hash checks out. */
+  private replica = new StateReplica();
   private evaluator: EnvironmentEvaluator | null = null;
   private compiledConfigs: { revision: number; items: Map<string, CompiledConfigSnapshot> } | null = null;
-  private readonly transport: StreamTransport;
+  /** Created on first use (the default one is not needed before the stream opens). */
+  private streamTransport: StreamTransport | null;
   private readonly backoff: Backoff;
   private connection: AbortController | null = null;
   private closed = false;
@@ -155,15 +184,28 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   private loop: Promise<void> | null = null;
   private sleepTimer: ReturnType<typeof setTimeout> | null = null;
   private wake: (() => void) | null = null;
+  /** Why the bootstrap snapshot was refused (reported once listeners can hear it). */
+  private bootstrapProblem: Error | null = null;
 
   constructor(private readonly options: FlagstreamClientOptions) {
     super();
-    this.transport = options.transport ?? new FetchSseTransport({ baseUrl: options.baseUrl, sdkKey: options.sdkKey, fetch: options.fetch });
+    this.streamTransport = options.transport ?? null;
     this.backoff = new Backoff(options.backoff);
     this.exposures = options.exposures ? new ExposureReporter(options.exposures, (e) => this.emit('error', e, false)) : null;
-    if (options.bootstrap) this.applySnapshot(options.bootstrap, false);
+    if (options.bootstrap) {
+      try {
+        this.applySnapshot(asSnapshot(options.bootstrap, 'bootstrap snapshot', 'ignoring it'), 'bootstrap');
+      } catch (e) {
+        this.bootstrapProblem = toError(e);
+      }
+    }
     // Start after the constructor returns, so listeners attached right after `new` see every event.
     this.loop = Promise.resolve().then(() => this.run());
+  }
+
+  private get transport(): StreamTransport {
+    this.streamTransport ??= new FetchSseTransport({ baseUrl: this.options.baseUrl, sdkKey: this.options.sdkKey, fetch: this.options.fetch });
+    return this.streamTransport;
   }
 
   /** The revision the client holds (0 before any state). */
@@ -189,16 +231,29 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
     if (this.haveState) return Promise.resolve();
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Flagstream client not ready after ${timeoutMs} ms`)), timeoutMs);
+      const since = Date.now();
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const settle = () => {
+        settled = true;
+        if (timer !== null) clearTimeout(timer);
+      };
       this.readyWaiters.push({
         resolve: () => {
-          clearTimeout(timer);
+          settle();
           resolve();
         },
         reject: (e) => {
-          clearTimeout(timer);
+          settle();
           reject(e);
         },
+      });
+      // The timeout is armed after the current macrotask, counting from now: a client that gets
+      // its state from the cache at once (the usual offline start) never creates the timer, which
+      // keeps the first use of Node's timer machinery (slow when cold) off the start-up path.
+      nextMacrotask(() => {
+        if (settled) return;
+        timer = setTimeout(() => reject(new Error(`Flagstream client not ready after ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - since)));
       });
     });
   }
@@ -349,15 +404,38 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   }
 
   private async run(): Promise<void> {
+    if (this.bootstrapProblem) this.emit('error', this.bootstrapProblem, false);
+    await this.loadCache();
+    // With a state to serve (cache or bootstrap), let the caller's `await ready()` and first
+    // evaluations run before the stream opens: opening it can block for tens of milliseconds
+    // (Node loads its fetch implementation on first use).
+    if (this.haveState && !this.closed) await new Promise<void>((resolve) => nextMacrotask(resolve));
+    await this.follow();
+  }
+
+  /** Serves the cached snapshot, if there is one and its state hash checks out. */
+  private async loadCache(): Promise<void> {
     const cache = this.options.cache;
     if (cache && !this.haveState) {
       try {
         const cached = await cache.load((e) => this.emit('error', e, false));
-        if (cached && !this.haveState && !this.closed) this.applySnapshot(cached, false);
+        if (cached && !this.haveState && !this.closed) {
+          const where = typeof cache.path === 'string' ? cache.path : '';
+          const label = where ? `snapshot cache ${where}` : 'snapshot cache';
+          try {
+            this.applySnapshot(asSnapshot(cached, label, 'ignoring it'), 'cache');
+          } catch (e) {
+            this.emit('error', e instanceof SnapshotCacheError ? e : new SnapshotCacheError(where, toError(e).message), false);
+          }
+        }
       } catch (e) {
         this.emit('error', toError(e), false);
       }
     }
+  }
+
+  /** Follows the gateway's stream until the client closes or the key is refused, reconnecting with backoff. */
+  private async follow(): Promise<void> {
     while (!this.closed) {
       const controller = new AbortController();
       this.connection = controller;
@@ -410,7 +488,7 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   private onMessage(event: StreamEvent, message: unknown, connection: AbortController): void {
     try {
       if (event === 'snapshot') {
-        this.applySnapshot(asSnapshot(message), true);
+        this.applySnapshot(asSnapshot(message, 'snapshot message', 'resyncing'), 'network');
       } else if (event === 'patch') {
         const patch = asPatch(message);
         const outcome = this.replica.apply(patch.revision, patch.changes);
@@ -445,27 +523,39 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
     }
   }
 
-  private applySnapshot(snapshot: SnapshotMessageV1, fromNetwork: boolean): void {
-    const before = new Map(this.replica.flags().map((f) => [f.key, itemHash(f)]));
-    const configsBefore = new Map(this.replica.configs().map((c) => [c.key, itemHash(c)]));
-    this.replica.load(snapshot.revision, snapshot.flags, snapshot.segments, snapshot.configs ?? []);
+  /**
+   * Serves a whole state, but only once it has proved to be exactly the state its `stateHash`
+   * names: the replica hashes every item (once; patches re-hash only what they change) and a
+   * mismatch throws, leaving the state served so far untouched. Flags compile on first use.
+   */
+  private applySnapshot(snapshot: SnapshotMessageV1, origin: 'network' | 'cache' | 'bootstrap'): void {
+    const next = new StateReplica();
+    // Network and cache snapshots were parsed from JSON text: the replica may hash their native
+    // serialisation first (exact whenever it matches). A bootstrap object may hold anything.
+    if (origin === 'bootstrap') next.load(snapshot.revision, snapshot.flags, snapshot.segments, snapshot.configs ?? []);
+    else next.loadChecked(snapshot.revision, snapshot.flags, snapshot.segments, snapshot.configs ?? [], snapshot.stateHash);
+    if (next.stateHash !== snapshot.stateHash) {
+      const says = `it says ${snapshot.stateHash}, its contents hash to ${next.stateHash}`;
+      if (origin === 'network') throw new Error(`state hash mismatch in the snapshot at revision ${snapshot.revision} (${says}); resyncing`);
+      if (origin === 'bootstrap') throw new Error(`bootstrap snapshot does not match its state hash (${says}); ignoring it`);
+      const where = typeof this.options.cache?.path === 'string' ? this.options.cache.path : '';
+      throw new SnapshotCacheError(where, `snapshot cache ${where ? `${where} ` : ''}does not match its state hash (${says}); ignoring it`);
+    }
+    const previous = this.replica;
+    this.replica = next;
     this.compiledConfigs = null;
-    this.evaluator = compile({ environment: snapshot.environment, revision: snapshot.revision, flags: snapshot.flags, segments: snapshot.segments });
+    this.evaluator = compile({ environment: snapshot.environment, revision: snapshot.revision, flags: snapshot.flags, segments: snapshot.segments }, { lazy: true });
     this.environment = snapshot.environment;
-    const changed = new Set<string>();
-    // From nothing, every flag is new: no need to hash them again (startup from a cache is on the clock).
-    for (const f of this.replica.flags()) if (before.size === 0 || before.get(f.key) !== itemHash(f)) changed.add(f.key);
-    for (const key of before.keys()) if (!this.replica.flag(key)) changed.add(key);
-    const configsChanged = new Set<string>();
-    for (const c of this.replica.configs()) if (configsBefore.size === 0 || configsBefore.get(c.key) !== itemHash(c)) configsChanged.add(c.key);
-    for (const key of configsBefore.keys()) if (!this.replica.config(key)) configsChanged.add(key);
+    const changed = changedItems(previous.flagHashes, next.flagHashes);
+    const configsChanged = changedItems(previous.configHashes, next.configHashes);
+    const fromNetwork = origin === 'network';
     if (fromNetwork) {
       this.resync = false;
       // A snapshot from the gateway is saved at once: it may be the only state the next start gets.
       this.dirty = true;
       this.saveNow();
     }
-    this.afterApply([...changed], fromNetwork ? snapshot.revision : null, [...configsChanged]);
+    this.afterApply(changed, fromNetwork ? snapshot.revision : null, configsChanged);
   }
 
   /** Saves the state after patches, at most once per `cacheSaveIntervalMs` (the timer does not keep the process alive). */
@@ -555,13 +645,46 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The parts of a snapshot the client relies on; anything else is the engine's to judge. */
-function asSnapshot(m: unknown): SnapshotMessageV1 {
-  if (!isObject(m) || m.v !== SDK_STREAM_VERSION) throw new Error(`unsupported snapshot message (v ${JSON.stringify(isObject(m) ? m.v : m)}); resyncing`);
-  if (typeof m.environment !== 'string' || !isRevision(m.revision) || typeof m.stateHash !== 'string' || !Array.isArray(m.flags) || !Array.isArray(m.segments)) {
-    throw new Error('malformed snapshot message; resyncing');
+/**
+ * The parts of a snapshot the client relies on; anything else is the engine's to judge. `what`
+ * names the source in the error, `then` says what the client does about it.
+ */
+function asSnapshot(m: unknown, what: string, then: string): SnapshotMessageV1 {
+  if (!isObject(m) || m.v !== SDK_STREAM_VERSION) throw new Error(`unsupported ${what} (v ${JSON.stringify(isObject(m) ? m.v : m)}); ${then}`);
+  if (
+    typeof m.environment !== 'string' ||
+    !isRevision(m.revision) ||
+    typeof m.stateHash !== 'string' ||
+    !isKeyedList(m.flags) ||
+    !isKeyedList(m.segments) ||
+    (m.configs !== undefined && !isKeyedList(m.configs))
+  ) {
+    throw new Error(`malformed ${what}; ${then}`);
   }
   return m as unknown as SnapshotMessageV1;
+}
+
+/** A list of objects with string keys (flags, segments, config items). */
+function isKeyedList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((item) => isObject(item) && typeof item.key === 'string');
+}
+
+/** Keys added, removed or changed between two sets of item hashes (all of them when starting from nothing). */
+function changedItems(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string[] {
+  const changed: string[] = [];
+  for (const [key, hash] of after) if (before.get(key) !== hash) changed.push(key);
+  for (const key of before.keys()) if (!after.has(key)) changed.push(key);
+  return changed;
+}
+
+/**
+ * Calls `callback` in a later macrotask: after every promise reaction queued so far. Uses
+ * `setImmediate` where there is one (Node), else a zero timeout.
+ */
+function nextMacrotask(callback: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') immediate(callback);
+  else setTimeout(callback, 0);
 }
 
 function asPatch(m: unknown): PatchMessageV1 {

@@ -7,7 +7,7 @@ import type {
   SegmentDefinitionV1,
 } from '@flagstream/protocol';
 import { bucketOf } from './bucket.hash';
-import { compile } from './environment.evaluator';
+import { compile, type SnapshotPatch } from './environment.evaluator';
 
 function booleanFlag(key: string, settings: Partial<FlagEnvironmentSettingsV1> = {}, extra: Partial<FlagSnapshotV1> = {}): FlagSnapshotV1 {
   return {
@@ -399,5 +399,162 @@ describe('EnvironmentEvaluator', () => {
         { numRuns: 500 },
       );
     });
+  });
+});
+
+describe('lazy compilation (compile(snapshot, { lazy: true }))', () => {
+  const keys = ['f0', 'f1', 'f2', 'f3', 'f4'];
+  const segmentKeys = ['s0', 's1', 's2'];
+  const rollout = (weights: [number, number]): FlagEnvironmentSettingsV1['defaultServe'] => ({
+    rollout: { variations: [{ variation: 'on', weight: weights[0] }, { variation: 'off', weight: weights[1] }] },
+  });
+  // Rules built from the fixtures above, plus broken ones (unknown variation, unknown segment, bad operand).
+  const rules = fc.constantFrom<RuleV1>(
+    enterpriseRule,
+    { id: 'semver', clauses: [{ attribute: 'app.version', operator: 'semverGte', values: ['2.3.0'] }], serve: { variation: 'on' } },
+    { id: 'date', clauses: [{ attribute: 'signup', operator: 'after', values: ['2024-01-01'] }], serve: { variation: 'off' } },
+    { id: 're', clauses: [{ attribute: 'email', operator: 'matches', values: ['^[a-z]+@x\\.io$'], negate: true }], serve: { variation: 'on' } },
+    { id: 'num', clauses: [{ attribute: 'age', operator: 'gte', values: [18] }], serve: rollout([30_000, 70_000]) },
+    { id: 'seg0', clauses: [{ operator: 'inSegment', values: ['s0'] }], serve: { variation: 'on' } },
+    { id: 'seg2', clauses: [{ operator: 'inSegment', values: ['s2'] }], serve: { variation: 'off' } },
+    { id: 'ghost', clauses: [{ operator: 'inSegment', values: ['nope'] }], serve: { variation: 'on' } },
+    { id: 'maybe', clauses: [], serve: { variation: 'maybe' } },
+    { id: 'bad', clauses: [{ attribute: 'age', operator: 'gte', values: ['x'] }], serve: { variation: 'on' } },
+  );
+  const flagArb = (key: string) =>
+    fc
+      .record({
+        on: fc.boolean(),
+        prerequisites: fc
+          .subarray(keys.filter((k) => k !== key))
+          .chain((ps) => fc.tuple(...ps.map((p) => fc.constantFrom('on', 'off', 'both').map((v) => ({ flag: p, variations: v === 'both' ? ['on', 'off'] : [v] }))))),
+        rules: fc.array(rules, { maxLength: 3 }).map((rs) => rs.map((r, i) => ({ ...r, id: `${r.id}-${i}` }))),
+        defaultServe: fc.oneof(
+          fc.constantFrom<FlagEnvironmentSettingsV1['defaultServe']>({ variation: 'on' }, { variation: 'off' }),
+          fc.constantFrom<[number, number]>([50_000, 50_000], [100_000, 0], [1, 2]).map(rollout),
+        ),
+        archived: fc.boolean().map((a) => a && key === 'f4'),
+        clientVisible: fc.boolean(),
+      })
+      .map(({ on, prerequisites, rules: rs, defaultServe, archived, clientVisible }) =>
+        booleanFlag(key, { on, prerequisites: [...prerequisites], rules: rs, defaultServe }, { archived, clientVisible }),
+      );
+  const segmentArb = (key: string) =>
+    fc
+      .record({
+        included: fc.subarray(['alice', 'bob']),
+        excluded: fc.subarray(['mallory', 'bob']),
+        refs: fc.subarray([...segmentKeys.filter((s) => s !== key), 'nope']),
+        staff: fc.boolean(),
+      })
+      .map(
+        ({ included, excluded, refs, staff }): SegmentDefinitionV1 => ({
+          key,
+          included,
+          excluded,
+          rules: [
+            ...refs.map((ref, i) => ({ id: `r${i}`, clauses: [{ operator: 'inSegment' as const, values: [ref] }] })),
+            ...(staff ? [{ id: 'staff', clauses: [{ attribute: 'email', operator: 'endsWith' as const, values: ['@flagstream.dev'] }] }] : []),
+          ],
+        }),
+      );
+  const snapshotArb = fc
+    .record({
+      flags: fc.tuple(...keys.map(flagArb)),
+      segments: fc.subarray(segmentKeys).chain((present) => fc.tuple(...present.map(segmentArb))),
+    })
+    .map(({ flags, segments }) => snapshot([...flags], [...segments]));
+  const contextArb = fc.record(
+    {
+      targetingKey: fc.constantFrom('alice', 'bob', 'mallory', 'carol', '', 42),
+      country: fc.constantFrom('US', 'CA', 'DE'),
+      plan: fc.constantFrom('enterprise', 'free'),
+      email: fc.constantFrom('bob@flagstream.dev', 'ann@x.io', 'x@y.z'),
+      age: fc.constantFrom(12, 18, 40, 'old'),
+      app: fc.constantFrom({ version: '2.4.0' }, { version: '1.0.0' }, {}),
+      signup: fc.constantFrom('2023-05-01', '2025-01-01'),
+    },
+    { requiredKeys: [] },
+  );
+  /** Every observable of an evaluator, in a fixed order: what eager and lazy must agree on. */
+  const observe = (evaluator: ReturnType<typeof compile>, contexts: unknown[]) => ({
+    keys: evaluator.flagKeys(),
+    has: [...keys, 'missing'].map((k) => evaluator.has(k)),
+    values: contexts.map((c) => [...keys, 'missing'].map((k) => evaluator.evaluate(k, c, { kind: 'boolean', defaultValue: null }))),
+    plain: contexts.map((c) => [...keys, 'missing'].map((k) => evaluator.evaluate(k, c))),
+    all: contexts.map((c) => evaluator.evaluateAll(c)),
+    visible: contexts.map((c) => evaluator.evaluateAll(c, { clientVisibleOnly: true })),
+    problems: evaluator.problems(),
+  });
+
+  it('gives exactly the results of eager compilation, whatever is evaluated first', () => {
+    fc.assert(
+      fc.property(snapshotArb, fc.array(contextArb, { minLength: 1, maxLength: 4 }), fc.shuffledSubarray([...keys, 'missing']), (snap, contexts, firstKeys) => {
+        const eager = compile(snap);
+        const lazy = compile(snap, { lazy: true });
+        expect(eager.lazy).toBe(false);
+        expect(lazy.lazy).toBe(true);
+        // Touch some flags first (in a random order, prerequisites compiling others on the way).
+        for (const key of firstKeys) expect(lazy.evaluate(key, contexts[0])).toEqual(eager.evaluate(key, contexts[0]));
+        expect(observe(lazy, contexts)).toEqual(observe(eager, contexts));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('stays identical to eager compilation through apply(), and apply() leaves the older evaluator as it was', () => {
+    fc.assert(
+      fc.property(
+        snapshotArb,
+        snapshotArb,
+        fc.array(contextArb, { minLength: 1, maxLength: 3 }),
+        fc.subarray(keys),
+        fc.subarray(segmentKeys),
+        fc.subarray(keys),
+        (before, after, contexts, touched, changedSegments, changedFlags) => {
+          const patch: SnapshotPatch = {
+            revision: 8,
+            flags: after.flags.filter((f) => changedFlags.includes(f.key)),
+            segments: after.segments.filter((s) => changedSegments.includes(s.key)),
+            removedSegments: changedSegments.filter((k) => !after.segments.some((s) => s.key === k)),
+          };
+          const eager = compile(before);
+          const lazy = compile(before, { lazy: true });
+          for (const key of touched) lazy.evaluate(key, contexts[0]);
+          const eagerNext = eager.apply(patch);
+          const lazyNext = lazy.apply(patch);
+          expect(lazyNext.lazy).toBe(true);
+          expect(lazyNext.revision).toBe(8);
+          expect(observe(lazyNext, contexts)).toEqual(observe(eagerNext, contexts));
+          expect(observe(lazy, contexts)).toEqual(observe(eager, contexts));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('compiles a flag only when it is first needed, once', () => {
+    const parent = booleanFlag('parent', { rules: [enterpriseRule] });
+    const child = booleanFlag('child', { prerequisites: [{ flag: 'parent', variations: ['on'] }], defaultServe: { variation: 'on' } });
+    const other = booleanFlag('other');
+    const lazy = compile(snapshot([parent, child, other]), { lazy: true });
+    const compiled = (lazy as unknown as { flags: Map<string, unknown> }).flags;
+    expect([...compiled.keys()]).toEqual([]);
+    expect(lazy.has('other')).toBe(true);
+    expect(lazy.flagKeys()).toEqual(['child', 'other', 'parent']);
+    expect([...compiled.keys()]).toEqual([]);
+    expect(lazy.evaluate('child', { country: 'US', plan: 'enterprise' }).variation).toBe('on');
+    expect([...compiled.keys()].sort()).toEqual(['child', 'parent']);
+    const first = lazy.compiledFlag('child');
+    expect(lazy.compiledFlag('child')).toBe(first);
+    expect(lazy.evaluate('missing', {}).errorCode).toBe('FLAG_NOT_FOUND');
+    expect(lazy.evaluateAll({})).toHaveLength(3);
+    expect([...compiled.keys()].sort()).toEqual(['child', 'other', 'parent']);
+    // A patch recompiles nothing at once; the changed flag compiles on its next use.
+    const next = lazy.apply({ revision: 8, flags: [booleanFlag('other', { on: false })] });
+    expect(next.compiledFlag('parent')).toBe(lazy.compiledFlag('parent'));
+    expect((next as unknown as { flags: Map<string, unknown> }).flags.has('other')).toBe(false);
+    expect(next.evaluate('other', {}).reason).toBe('DISABLED');
+    expect(lazy.evaluate('other', {}).reason).toBe('STATIC');
   });
 });

@@ -41,6 +41,18 @@ export interface SnapshotPatch {
   removedSegments?: string[];
 }
 
+/** Options of `compile`. */
+export interface CompileOptions {
+  /**
+   * Compile each flag on its first use (evaluation, prerequisite, `evaluateAll`, `problems`,
+   * `compiledFlag`) instead of all of them up front, memoised per evaluator; `apply` keeps the
+   * evaluator lazy. Results are identical; only when the work happens differs, so a process that
+   * starts from a large snapshot can serve its first evaluation sooner. Segments are compiled up
+   * front either way (their compilation order is part of their semantics). Default false.
+   */
+  lazy?: boolean;
+}
+
 /** A flag or segment of the snapshot that could not be compiled, and why. */
 export interface CompileProblem {
   flag: string;
@@ -53,34 +65,34 @@ function asContext(context: unknown): Context {
   return context !== null && typeof context === 'object' && !Array.isArray(context) ? (context as Context) : EMPTY_CONTEXT;
 }
 
-function byKey(a: CompiledFlag, b: CompiledFlag): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
 /**
  * The compiled flags and segments of one environment at one revision. Immutable: `apply` returns a
- * new evaluator and leaves this one usable by evaluations in flight. Evaluation never throws.
+ * new evaluator and leaves this one usable by evaluations in flight (a lazy evaluator memoises the
+ * flags it compiles on first use, which changes no result). Evaluation never throws.
  */
 export class EnvironmentEvaluator implements PrerequisiteSource {
-  private readonly ordered: readonly CompiledFlag[];
-  private readonly visible: readonly CompiledFlag[];
+  /** Keys of the flags, sorted (built on first need). */
+  private keys: readonly string[] | null = null;
+  /** Every flag compiled, sorted by key (built on first need). */
+  private ordered: readonly CompiledFlag[] | null = null;
+  private visible: readonly CompiledFlag[] | null = null;
 
   private constructor(
     readonly environment: string,
     readonly revision: number,
-    private readonly flags: ReadonlyMap<string, CompiledFlag>,
+    /** Compiled flags: all of them, or (lazy) those compiled so far. */
+    private readonly flags: Map<string, CompiledFlag>,
     private readonly flagSources: ReadonlyMap<string, FlagSnapshotV1>,
     private readonly segmentSources: ReadonlyMap<string, SegmentDefinitionV1>,
     private readonly segments: ReadonlyMap<string, CompiledSegment>,
     /** Shared with the evaluators `apply` derives; it only grows until the next full compile. */
     private readonly interner: ClauseInterner,
-  ) {
-    this.ordered = [...flags.values()].sort(byKey);
-    this.visible = this.ordered.filter((flag) => flag.clientVisible);
-  }
+    /** Compiles the flags of a lazy evaluator over its (already compiled) segments; null when eager. */
+    private readonly compiler: SegmentCompiler | null,
+  ) {}
 
   /** Compiles a whole snapshot. Never throws; invalid flags are listed by `problems()`. */
-  static compile(snapshot: EnvironmentSnapshotV1): EnvironmentEvaluator {
+  static compile(snapshot: EnvironmentSnapshotV1, options?: CompileOptions): EnvironmentEvaluator {
     const segmentSources = new Map<string, SegmentDefinitionV1>();
     for (const segment of snapshot?.segments ?? []) {
       if (segment && typeof segment.key === 'string') segmentSources.set(segment.key, segment);
@@ -94,7 +106,8 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     const compiler = new SegmentCompiler(segmentSources, segments, interner);
     for (const key of segmentSources.keys()) compiler.get(key);
     const flags = new Map<string, CompiledFlag>();
-    for (const [key, flag] of flagSources) flags.set(key, compileFlag(flag, compiler, interner));
+    const lazy = options?.lazy === true;
+    if (!lazy) for (const [key, flag] of flagSources) flags.set(key, compileFlag(flag, compiler, interner));
     return new EnvironmentEvaluator(
       String(snapshot?.environment ?? ''),
       typeof snapshot?.revision === 'number' ? snapshot.revision : 0,
@@ -103,7 +116,44 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       segmentSources,
       segments,
       interner,
+      lazy ? compiler : null,
     );
+  }
+
+  /** Whether flags are compiled on first use (`compile(snapshot, { lazy: true })`). */
+  get lazy(): boolean {
+    return this.compiler !== null;
+  }
+
+  /** The compiled flag, compiling it now when the evaluator is lazy; undefined for an unknown key. */
+  private flag(flagKey: string): CompiledFlag | undefined {
+    const compiled = this.flags.get(flagKey);
+    if (compiled !== undefined || this.compiler === null) return compiled;
+    const source = this.flagSources.get(flagKey);
+    if (source === undefined) return undefined;
+    const fresh = compileFlag(source, this.compiler, this.interner);
+    this.flags.set(flagKey, fresh);
+    return fresh;
+  }
+
+  /** Every flag, compiled, in key order. */
+  private all(): readonly CompiledFlag[] {
+    if (this.ordered === null) {
+      const list: CompiledFlag[] = [];
+      for (const key of this.sortedKeys()) list.push(this.flag(key)!);
+      this.ordered = list;
+    }
+    return this.ordered;
+  }
+
+  private sortedKeys(): readonly string[] {
+    if (this.keys === null) this.keys = [...this.flagSources.keys()].sort();
+    return this.keys;
+  }
+
+  private clientVisible(): readonly CompiledFlag[] {
+    if (this.visible === null) this.visible = this.all().filter((flag) => flag.clientVisible);
+    return this.visible;
   }
 
   /**
@@ -111,7 +161,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
    * FLAG_NOT_FOUND, a non-object context is treated as `{}`.
    */
   evaluate(flagKey: string, context?: unknown, options?: EvaluateOptions): EvaluationResultV1 {
-    const flag = this.flags.get(flagKey);
+    const flag = this.flag(flagKey);
     if (flag === undefined) {
       return errorResult(String(flagKey), 'FLAG_NOT_FOUND', `flag "${String(flagKey)}" not found`, options?.defaultValue ?? null);
     }
@@ -135,7 +185,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
   /** Evaluates every flag (or every client-visible flag), in key order. Never throws. */
   evaluateAll(context?: unknown, options?: EvaluateAllOptions): EvaluationResultV1[] {
     const ctx = asContext(context);
-    const list = options?.clientVisibleOnly === true ? this.visible : this.ordered;
+    const list = options?.clientVisibleOnly === true ? this.clientVisible() : this.all();
     // Every rollout will hash the same targeting key after its own salt: encode it once.
     const targetingKey = ctx['targetingKey'];
     if (typeof targetingKey === 'string' && targetingKey.length > 0 && list.length > 1) primeMurmur3Text(targetingKey);
@@ -158,7 +208,7 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
 
   /** @internal Prerequisite resolution with the run-time depth guard. */
   evaluatePrerequisite(flagKey: string, context: Context, depth: number): EvaluationResultV1 | undefined {
-    const flag = this.flags.get(flagKey);
+    const flag = this.flag(flagKey);
     if (flag === undefined) return undefined;
     if (depth > FLAG_LIMITS.maxPrerequisiteDepth) {
       return errorResult(flagKey, 'GENERAL', `prerequisites nested deeper than ${FLAG_LIMITS.maxPrerequisiteDepth} (a cycle?)`);
@@ -167,22 +217,24 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
   }
 
   has(flagKey: string): boolean {
-    return this.flags.has(flagKey);
+    return this.flagSources.has(flagKey);
   }
 
   /** Keys of the evaluable (non-archived) flags, sorted. */
   flagKeys(): string[] {
-    return this.ordered.map((flag) => flag.key);
+    return [...this.sortedKeys()];
   }
 
-  /** Flags that could not be compiled (they evaluate to ERROR / PARSE_ERROR). */
+  /** Flags that could not be compiled (they evaluate to ERROR / PARSE_ERROR); compiles every flag of a lazy evaluator. */
   problems(): CompileProblem[] {
-    return this.ordered.filter((flag) => flag.problem !== undefined).map((flag) => ({ flag: flag.key, message: flag.problem! }));
+    return this.all()
+      .filter((flag) => flag.problem !== undefined)
+      .map((flag) => ({ flag: flag.key, message: flag.problem! }));
   }
 
-  /** The compiled form of a flag, for tests and diagnostics. */
+  /** The compiled form of a flag, for tests and diagnostics (compiled now when the evaluator is lazy). */
   compiledFlag(flagKey: string): CompiledFlag | undefined {
-    return this.flags.get(flagKey);
+    return this.flag(flagKey);
   }
 
   /** Applies a delta, recompiling only what it affects. Never throws. */
@@ -243,7 +295,9 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
     }
     for (const key of changedFlags) {
       const source = flagSources.get(key);
-      if (source) flags.set(key, compileFlag(source, compiler, this.interner));
+      // A lazy evaluator compiles a changed flag when it is next used.
+      if (source && this.compiler === null) flags.set(key, compileFlag(source, compiler, this.interner));
+      else flags.delete(key);
     }
     return new EnvironmentEvaluator(
       this.environment,
@@ -253,11 +307,12 @@ export class EnvironmentEvaluator implements PrerequisiteSource {
       segmentSources,
       segments,
       this.interner,
+      this.compiler === null ? null : compiler,
     );
   }
 }
 
-/** Compiles an environment snapshot into an evaluator. Never throws. */
-export function compile(snapshot: EnvironmentSnapshotV1): EnvironmentEvaluator {
-  return EnvironmentEvaluator.compile(snapshot);
+/** Compiles an environment snapshot into an evaluator (every flag now, or each on first use with `lazy`). Never throws. */
+export function compile(snapshot: EnvironmentSnapshotV1, options?: CompileOptions): EnvironmentEvaluator {
+  return EnvironmentEvaluator.compile(snapshot, options);
 }

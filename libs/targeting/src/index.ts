@@ -1,5 +1,5 @@
 export { compile, EnvironmentEvaluator } from './environment.evaluator';
-export type { CompileProblem, EvaluateAllOptions, EvaluateOptions, SnapshotPatch } from './environment.evaluator';
+export type { CompileOptions, CompileProblem, EvaluateAllOptions, EvaluateOptions, SnapshotPatch } from './environment.evaluator';
 export { validateFlag, validateFlagDefinition, validateFlagEnvironment } from './flag.validator';
 export type { KnownEnvironmentEntities, KnownEntitiesByEnvironment } from './flag.validator';
 export type { KnownFlags } from './flag.checker';

@@ -1,7 +1,10 @@
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import canonicalize from 'canonicalize';
 import { stateHash, type FlagSnapshotV1, type SnapshotMessageV1 } from '@flagstream/protocol';
+import { FakeTransport } from '../fake.transport';
+import { FlagstreamClient } from '../flagstream-client';
 import { FileSnapshotCache, SnapshotCacheError } from './file-snapshot-cache';
 
 function flag(key: string, on: boolean, version = 1): FlagSnapshotV1 {
@@ -44,11 +47,13 @@ describe('FileSnapshotCache', () => {
     expect(await load()).toEqual({ snapshot: null, errors: [] });
   });
 
-  it('saves a snapshot (creating the directory, mode 0600) and loads it back', async () => {
+  it('saves a snapshot as canonical JSON (creating the directory, mode 0600) and loads it back', async () => {
     const cache = new FileSnapshotCache(path);
     const s = snapshot(4, [flag('a', true), flag('b', false)]);
     await cache.save(s);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    // The gateway's frame, byte for byte: keys in RFC 8785 order, whatever order the objects had.
+    expect(await readFile(path, 'utf8')).toBe(canonicalize(s));
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(s);
     expect(await load()).toEqual({ snapshot: s, errors: [] });
     expect(await readdir(join(dir, 'nested'))).toEqual(['snapshot.json']);
@@ -60,6 +65,8 @@ describe('FileSnapshotCache', () => {
     ['another version', JSON.stringify({ ...snapshot(1, []), v: 2 }), 'has version 2, expected 1'],
     ['no revision', JSON.stringify({ ...snapshot(1, []), revision: 'x' }), 'is corrupt (no valid revision)'],
     ['flags not a list', JSON.stringify({ ...snapshot(1, []), flags: {} }), 'is corrupt (flags are not a list of flags)'],
+    ['a flag without a key', JSON.stringify({ ...snapshot(1, []), flags: [{ kind: 'boolean' }] }), 'is corrupt (flags are not a list of flags)'],
+    ['configs not a list', JSON.stringify({ ...snapshot(1, []), configs: [1] }), 'is corrupt (configs are not a list of config items)'],
   ])('returns null and reports a file that is %s', async (_name, text, problem) => {
     await mkdir(join(dir, 'nested'));
     await writeFile(path, text);
@@ -70,16 +77,63 @@ describe('FileSnapshotCache', () => {
     expect(errors[0].message).toBe(`snapshot cache ${path} ${problem}; ignoring it`);
   });
 
-  it('returns null and reports a file whose contents do not match its state hash', async () => {
+  it('checks the shape only: a file whose contents do not match its state hash loads (the client refuses it)', async () => {
     const s = snapshot(3, [flag('a', true)]);
     const tampered = { ...s, flags: [flag('a', false)] };
     await mkdir(join(dir, 'nested'));
     await writeFile(path, JSON.stringify(tampered));
-    const { snapshot: loaded, errors } = await load();
-    expect(loaded).toBeNull();
-    expect(errors.map((e) => e.message)).toEqual([
-      `snapshot cache ${path} does not match its state hash (file says ${s.stateHash}, contents hash to ${stateHash(tampered.flags, [])}); ignoring it`,
-    ]);
+    expect(await load()).toEqual({ snapshot: tampered, errors: [] });
+  });
+
+  describe('with a client', () => {
+    let client: FlagstreamClient | undefined;
+    afterEach(async () => {
+      await client?.close();
+      client = undefined;
+    });
+
+    it('never serves a cache file whose contents do not match its state hash, and reports it with the path', async () => {
+      const s = snapshot(3, [flag('a', true)]);
+      const tampered = { ...s, flags: [flag('a', false)] };
+      await mkdir(join(dir, 'nested'));
+      await writeFile(path, JSON.stringify(tampered));
+      const transport = new FakeTransport();
+      client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, cache: new FileSnapshotCache(path), acknowledge: false });
+      const errors: Array<[Error, boolean]> = [];
+      client.on('error', (e, fatal) => errors.push([e, fatal]));
+      const ready = client.ready(2000);
+      const c = await transport.connection(0);
+      // No state was taken from the file: the stream starts from scratch, getters answer defaults.
+      expect(c.lastEventId).toBeUndefined();
+      expect(client.isReady).toBe(false);
+      expect(client.booleanDetail('a', {}, true)).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' });
+      expect(errors).toHaveLength(1);
+      const [error, fatal] = errors[0]!;
+      expect(fatal).toBe(false);
+      expect(error).toBeInstanceOf(SnapshotCacheError);
+      expect((error as SnapshotCacheError).path).toBe(path);
+      expect(error.message).toBe(
+        `snapshot cache ${path} does not match its state hash (it says ${s.stateHash}, its contents hash to ${stateHash(tampered.flags, [])}); ignoring it`,
+      );
+      // The gateway's snapshot is served, and replaces the file.
+      c.send('snapshot', 4, snapshot(4, [flag('a', true, 2)]));
+      await ready;
+      expect(client.boolean('a', {}, false)).toBe(true);
+      await client.close();
+      expect((await load()).snapshot?.revision).toBe(4);
+    });
+
+    it('serves a good cache file before the stream opens', async () => {
+      await new FileSnapshotCache(path).save(snapshot(5, [flag('a', false)]));
+      const transport = new FakeTransport();
+      client = new FlagstreamClient({ sdkKey: 'k', baseUrl: 'http://x', transport, cache: new FileSnapshotCache(path), acknowledge: false });
+      await client.ready(2000);
+      expect(client.booleanDetail('a', {}, true)).toEqual({ value: false, variation: 'off', reason: 'DISABLED' });
+      // The stream opens in a later macrotask, after the caller's promise chains.
+      for (let i = 0; i < 50; i++) await Promise.resolve();
+      expect(transport.connections).toHaveLength(0);
+      expect((await transport.connection(0)).lastEventId).toBe('5');
+    });
   });
 
   it('returns null and reports a path it cannot read', async () => {
@@ -117,6 +171,8 @@ describe('FileSnapshotCache', () => {
         const { snapshot: s, errors } = await load();
         expect(errors).toEqual([]);
         reads.push(s?.revision ?? null);
+        // load() reads synchronously: let the writes progress between reads.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     })();
     await Promise.all(saves);

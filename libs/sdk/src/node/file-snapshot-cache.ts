@@ -1,30 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SDK_STREAM_VERSION, stateHash, type SnapshotMessageV1 } from '@flagstream/protocol';
-import type { SnapshotCache } from '../flagstream-client';
+import { SDK_STREAM_VERSION, canonicalJson, type SnapshotMessageV1 } from '@flagstream/protocol';
+import { SnapshotCacheError, type SnapshotCache } from '../flagstream-client';
 
-/** A cache file exists but cannot be used (unreadable, corrupt, another version, or its state hash does not match). */
-export class SnapshotCacheError extends Error {
-  constructor(
-    /** The cache file. */
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SnapshotCacheError';
-  }
-}
+// Defined with the client, which raises it too (a cache whose contents do not match its state hash).
+export { SnapshotCacheError };
 
 /**
  * Keeps the last good snapshot in a file (Node), for offline start: a client given
  * `cache: new FileSnapshotCache(path)` loads it before the network answers and keeps it current.
  *
- * - The file holds a `SnapshotMessageV1` as JSON, the same message the gateway streams, so a
- *   snapshot saved by hand (or by another process) works as a cache or a bootstrap.
+ * - The file holds a `SnapshotMessageV1` as canonical JSON (RFC 8785), the same text the gateway
+ *   streams, so a snapshot saved by hand (or by another process) works as a cache or a bootstrap,
+ *   and the client's state hash check at the next start takes its fast path (items already in
+ *   canonical key order are serialised natively).
  * - `load()` returns `null` when the file is missing; when it is unreadable, not JSON, of another
- *   version, or its `stateHash` does not match its flags, segments and config items, it returns `null` and
- *   reports a `SnapshotCacheError` (the client emits it as a non-fatal `error`).
+ *   version, or not shaped like a snapshot, it returns `null` and reports a `SnapshotCacheError`
+ *   (the client emits it as a non-fatal `error`). It does not hash the contents: the client checks
+ *   every snapshot it loads against its `stateHash` before serving anything from it (and ignores
+ *   one that does not match, with a `SnapshotCacheError`), so the work is done once.
  * - `save()` is atomic: it writes a temporary file (mode 0600: flags may be sensitive) in the same
  *   directory, fsyncs it, and renames it over the cache file, so a reader sees the old file or the
  *   new one, never half of one. Saves are serialised, and saves requested while one is being
@@ -40,7 +36,12 @@ export class FileSnapshotCache implements SnapshotCache {
   constructor(readonly path: string) {}
 
   /**
-   * The cached snapshot, or `null` (missing or unusable file).
+   * The cached snapshot, or `null` (missing or unusable file). Checks its shape, not its state
+   * hash: `FlagstreamClient` verifies that before serving it.
+   *
+   * The file is read synchronously: it is read once, at start, and on a fresh process an
+   * asynchronous read costs milliseconds more than the read itself (it starts libuv's thread pool
+   * and the promise-based file machinery), which is most of a cold start from a small cache.
    * @param report receives the reason a present file was not usable.
    */
   async load(report?: (error: Error) => void): Promise<SnapshotMessageV1 | null> {
@@ -50,7 +51,7 @@ export class FileSnapshotCache implements SnapshotCache {
     };
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = readFileSync(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       return fail(`is unreadable (${(e as Error).message})`);
@@ -65,15 +66,7 @@ export class FileSnapshotCache implements SnapshotCache {
     if (parsed.v !== SDK_STREAM_VERSION) return fail(`has version ${JSON.stringify(parsed.v)}, expected ${SDK_STREAM_VERSION}`);
     const shape = snapshotShapeProblem(parsed);
     if (shape) return fail(`is corrupt (${shape})`);
-    const snapshot = parsed as unknown as SnapshotMessageV1;
-    let actual: string;
-    try {
-      actual = stateHash(snapshot.flags, snapshot.segments, snapshot.configs ?? []);
-    } catch (e) {
-      return fail(`is corrupt (cannot hash its contents: ${(e as Error).message})`);
-    }
-    if (actual !== snapshot.stateHash) return fail(`does not match its state hash (file says ${snapshot.stateHash}, contents hash to ${actual})`);
-    return snapshot;
+    return parsed as unknown as SnapshotMessageV1;
   }
 
   /** Replaces the file with `snapshot`, atomically; resolves once it is durable on disk. */
@@ -102,7 +95,7 @@ export class FileSnapshotCache implements SnapshotCache {
     try {
       const file = await open(temp, 'wx', 0o600);
       try {
-        await file.writeFile(JSON.stringify(snapshot), 'utf8');
+        await file.writeFile(canonicalJson(snapshot) ?? 'null', 'utf8');
         await file.sync();
       } finally {
         await file.close();
@@ -140,5 +133,6 @@ function snapshotShapeProblem(s: Record<string, unknown>): string | null {
   if (typeof s.stateHash !== 'string') return 'no state hash';
   if (!Array.isArray(s.flags) || !s.flags.every((f) => isObject(f) && typeof f.key === 'string')) return 'flags are not a list of flags';
   if (!Array.isArray(s.segments) || !s.segments.every((g) => isObject(g) && typeof g.key === 'string')) return 'segments are not a list of segments';
+  if (s.configs !== undefined && (!Array.isArray(s.configs) || !s.configs.every((c) => isObject(c) && typeof c.key === 'string'))) return 'configs are not a list of config items';
   return null;
 }
