@@ -65,6 +65,7 @@ export interface SnapshotCache {
   save(snapshot: SnapshotMessageV1): Promise<void>;
 }
 
+/** Options of {@link FlagstreamClient}: `sdkKey` and `baseUrl` are required, the rest tunes it. */
 export interface FlagstreamClientOptions {
   /** A server SDK key (`fs_server_…`). */
   sdkKey: string;
@@ -278,12 +279,15 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   booleanDetail(key: string, context: EvaluationContext, defaultValue: boolean): EvaluationDetail<boolean> {
     return this.detail(key, context, defaultValue, 'boolean', true);
   }
+  /** The string value with its variation, reason and rule. */
   stringDetail(key: string, context: EvaluationContext, defaultValue: string): EvaluationDetail<string> {
     return this.detail(key, context, defaultValue, 'string', true);
   }
+  /** The number value with its variation, reason and rule. */
   numberDetail(key: string, context: EvaluationContext, defaultValue: number): EvaluationDetail<number> {
     return this.detail(key, context, defaultValue, 'number', true);
   }
+  /** The JSON value with its variation, reason and rule. */
   jsonDetail<T = unknown>(key: string, context: EvaluationContext, defaultValue: T): EvaluationDetail<T> {
     return this.detail(key, context, defaultValue, 'json', true);
   }
