@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDefined, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
 import { CONFIG_MERGE_STRATEGIES, KEY_PATTERN, type ClauseV1, type ConfigMergeStrategy } from '@flagstream/protocol';
+import { ClientVisibleProperty, DescriptionProperty, TagsProperty } from '../common/dto.properties';
 import { KEY_MESSAGE } from '../projects/project.dto';
 
 const CONFIG_KEY_SOURCE = '^[A-Za-z][A-Za-z0-9_-]*(\\.[A-Za-z][A-Za-z0-9_-]*){0,15}$';
@@ -13,10 +14,7 @@ export class CreateConfigDto {
   @Matches(new RegExp(CONFIG_KEY_SOURCE), { message: 'key must be a dotted path of segments that start with a letter (letters, digits, _ and -), e.g. payments.limits.maxTransfer' })
   key!: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @DescriptionProperty()
   description?: string;
 
   @ApiProperty({ description: 'JSON Schema, draft 2020-12', example: { type: 'object', properties: { maxTransfer: { type: 'integer', minimum: 1 } }, required: ['maxTransfer'] } })
@@ -28,17 +26,10 @@ export class CreateConfigDto {
   @IsIn(CONFIG_MERGE_STRATEGIES as ConfigMergeStrategy[])
   merge?: ConfigMergeStrategy;
 
-  @ApiPropertyOptional({ description: 'served to client-side (browser) SDK keys' })
-  @IsOptional()
-  @IsBoolean()
+  @ClientVisibleProperty()
   clientVisible?: boolean;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @Matches(KEY_PATTERN, { each: true, message: `each tag ${KEY_MESSAGE}` })
+  @TagsProperty()
   tags?: string[];
 
   @ApiProperty({ description: 'the project default (weakest layer); must satisfy the schema', example: { maxTransfer: 1000 } })
@@ -47,10 +38,7 @@ export class CreateConfigDto {
 }
 
 export class UpdateConfigDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @DescriptionProperty()
   description?: string;
 
   @ApiPropertyOptional({ description: 'a new schema: every existing layer and effective value is validated against it' })
@@ -63,17 +51,10 @@ export class UpdateConfigDto {
   @IsIn(CONFIG_MERGE_STRATEGIES as ConfigMergeStrategy[])
   merge?: ConfigMergeStrategy;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
+  @ClientVisibleProperty()
   clientVisible?: boolean;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @Matches(KEY_PATTERN, { each: true, message: `each tag ${KEY_MESSAGE}` })
+  @TagsProperty()
   tags?: string[];
 
   @ApiPropertyOptional({ description: 'the item version being changed (or send If-Match); optional' })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { FLAG_KINDS, KEY_PATTERN, type FlagKind, type PrerequisiteV1, type RuleV1, type ServeV1, type VariationV1 } from '@flagstream/protocol';
+import { ClientVisibleProperty, DescriptionProperty, TagsProperty, VersionProperty } from '../common/dto.properties';
 import { PageQuery } from '../common/page.query';
 import { KEY_MESSAGE } from '../projects/project.dto';
 
@@ -28,23 +29,13 @@ export class CreateFlagDto {
   @IsObject({ each: true })
   variations?: VariationV1[];
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @DescriptionProperty()
   description?: string;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @Matches(KEY_PATTERN, { each: true, message: `each tag ${KEY_MESSAGE}` })
+  @TagsProperty()
   tags?: string[];
 
-  @ApiPropertyOptional({ description: 'served to client-side (browser) SDK keys' })
-  @IsOptional()
-  @IsBoolean()
+  @ClientVisibleProperty()
   clientVisible?: boolean;
 }
 
@@ -63,29 +54,16 @@ export class UpdateFlagDto {
   @IsObject({ each: true })
   variations?: VariationV1[];
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @DescriptionProperty()
   description?: string;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @Matches(KEY_PATTERN, { each: true, message: `each tag ${KEY_MESSAGE}` })
+  @TagsProperty()
   tags?: string[];
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
+  @ClientVisibleProperty()
   clientVisible?: boolean;
 
-  @ApiPropertyOptional({ description: 'the version being changed (or send If-Match)' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
+  @VersionProperty()
   version?: number;
 }
 
@@ -116,10 +94,7 @@ export class FlagSettingsDto {
   @MaxLength(128)
   salt?: string;
 
-  @ApiPropertyOptional({ description: 'the version being changed (or send If-Match)' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
+  @VersionProperty()
   version?: number;
 }
 
