@@ -88,6 +88,31 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/scheduled-changes/{id}/cancel',                   'A:production', 403,   403,   200,  403,    200],
   ['POST',   '/api/v1/projects/{project}/scheduled-changes/{id}/cancel',                   'B',            403,   200,   200,  403,    403],
 
+  // Release plans follow the flag writes they make: editors, and owners for protected environments.
+  ['GET',    '/api/v1/projects/{project}/release-plans',                                   'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/release-plans',                                   'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans',                                   'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/release-plans',                                   'A:production', 403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/release-plans',                                   'B',            403,   201,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/release-plans/{id}',                              'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/release-plans/{id}',                              'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/release-plans/{id}',                              'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/start',                                  'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/start',                                  'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/start',                                  'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/pause',                                  'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/pause',                                  'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/pause',                                  'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/resume',                                 'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/resume',                                 'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/resume',                                 'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/advance',                                'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/advance',                                'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/advance',                                'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/abort',                                  'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/abort',                                  'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/release-plans/{id}/abort',                                  'B',            403,   200,   200,  403,    403],
+
   ['GET',    '/api/v1/projects/{project}/configs',                                         'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/configs',                                         'B',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/configs',                                         'A',            403,   201,   201,  201,    201],
@@ -241,6 +266,21 @@ describe('admin API authorization matrix', () => {
     const body = { environment: env, runAt: later(), change: { type: 'flag.toggle', flag: 'fixture-flag', on: true } };
     const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/scheduled-changes`, body), 201);
     return res.body.id as string;
+  }
+
+  /** A release plan of a new flag in `env`, moved by the owner to `state` (each call gets its own). */
+  async function newPlan(project: string, env: string, state: 'draft' | 'running' | 'paused'): Promise<string> {
+    const flag = await newFlag(project);
+    const milestones = [
+      { percentage: 10, bakeSeconds: 3600 },
+      { percentage: 50, bakeSeconds: 3600 },
+      { percentage: 100, bakeSeconds: 1 },
+    ];
+    const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/release-plans`, { environment: env, flag, milestones }), 201);
+    const id = res.body.id as string;
+    if (state !== 'draft') await expectStatus(await owner().post(`/api/v1/projects/${project}/release-plans/${id}/start`), 200);
+    if (state === 'paused') await expectStatus(await owner().post(`/api/v1/projects/${project}/release-plans/${id}/pause`), 200);
+    return id;
   }
 
   async function auditCount(): Promise<number> {
@@ -408,6 +448,43 @@ describe('admin API authorization matrix', () => {
     'POST /api/v1/projects/{project}/scheduled-changes/{id}/cancel': async (t, allowed) => {
       const id = allowed ? await newSchedule(t.project!, t.env!) : fixtureScheduleIds.get(`${t.project}/${t.env}`)!;
       return { params: { id }, body: {}, check: (res) => expect(res.body).toMatchObject({ id, status: 'cancelled', version: 2 }) };
+    },
+    'GET /api/v1/projects/{project}/release-plans': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'draft');
+      const [{ flag_key: flag }] = await h.db.query<{ flag_key: string }>('SELECT flag_key FROM release_plans WHERE id = $1', [id]);
+      return { params: {}, query: `flag=${flag}`, check: (res) => expect((res.body.items as Array<{ id: string }>).map((p) => p.id)).toEqual([id]) };
+    },
+    'POST /api/v1/projects/{project}/release-plans': async (t) => {
+      const flag = await newFlag(t.project!);
+      return {
+        params: {},
+        body: { environment: t.env, flag, milestones: [{ percentage: 5, manual: true }, { percentage: 100, bakeSeconds: 60 }] },
+        check: (res) => expect(res.body).toMatchObject({ environment: t.env, flag, status: 'draft', currentMilestone: -1, version: 1 }),
+      };
+    },
+    'GET /api/v1/projects/{project}/release-plans/{id}': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'running');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, project: t.project, environment: t.env, status: 'running', currentMilestone: 0 }) };
+    },
+    'POST /api/v1/projects/{project}/release-plans/{id}/start': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'draft');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'running', currentMilestone: 0, version: 2 }) };
+    },
+    'POST /api/v1/projects/{project}/release-plans/{id}/pause': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'running');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'paused', currentMilestone: 0, version: 3 }) };
+    },
+    'POST /api/v1/projects/{project}/release-plans/{id}/resume': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'paused');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'running', currentMilestone: 0, version: 4 }) };
+    },
+    'POST /api/v1/projects/{project}/release-plans/{id}/advance': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'running');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'running', currentMilestone: 1, version: 3 }) };
+    },
+    'POST /api/v1/projects/{project}/release-plans/{id}/abort': async (t) => {
+      const id = await newPlan(t.project!, t.env!, 'running');
+      return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'aborted', version: 3, settingsBefore: { on: false } }) };
     },
     'GET /api/v1/projects/{project}/configs': async () => ({
       params: {},

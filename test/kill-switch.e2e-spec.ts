@@ -66,7 +66,7 @@ describe('kill switch for many flags', () => {
     const auditBefore = (await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq;
     const res = await api.post(`${P}/kill-switch`, { flags: ['pay-a'], environments: ['staging'] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ killed: [], alreadyOff: [{ flag: 'pay-a', environment: 'staging' }], environments: [{ environment: 'staging', revision: null, propagation: null }], cancelledSchedules: [] });
+    expect(res.body).toEqual({ killed: [], alreadyOff: [{ flag: 'pay-a', environment: 'staging' }], environments: [{ environment: 'staging', revision: null, propagation: null }], cancelledSchedules: [], pausedPlans: [] });
     expect((await api.get(`${P}/environments/staging`)).body.revision).toBe(revision);
     expect((await api.get('/api/v1/audit?project=shop&limit=1')).body.items[0].seq).toBe(auditBefore);
   });
@@ -130,5 +130,31 @@ describe('kill switch for many flags', () => {
     expect(audit).toMatchObject({ action: 'flag.killed', after: { killed: [], cancelledSchedules: expect.arrayContaining([{ id: doomed, flag: 'pay-b', environment: 'staging', runAt }]) } });
     // A repeat finds nothing left to cancel.
     expect((await api.post(`${P}/kill-switch`, { tag: 'payments', environments: ['staging'] })).body.cancelledSchedules).toEqual([]);
+  });
+
+  it('pauses the running release plans of the killed flags there, in the same write', async () => {
+    const plan = await api.post(`${P}/release-plans`, {
+      environment: 'development',
+      flag: 'pay-a',
+      milestones: [
+        { percentage: 10, bakeSeconds: 3600 },
+        { percentage: 100, bakeSeconds: 1 },
+      ],
+    });
+    expect(plan.status).toBe(201);
+    const id = plan.body.id as string;
+    expect((await api.post(`${P}/release-plans/${id}/start`)).body).toMatchObject({ status: 'running', currentMilestone: 0, version: 2 });
+    const res = await api.post(`${P}/kill-switch`, { flags: ['pay-a'], environments: ['development'] });
+    expect(res.status).toBe(200);
+    expect(res.body.killed).toEqual([{ flag: 'pay-a', environment: 'development', revision: expect.any(Number) }]);
+    expect(res.body.pausedPlans).toEqual([{ id, flag: 'pay-a', environment: 'development', milestone: 0, version: 3 }]);
+    const paused = (await api.get(`${P}/release-plans/${id}`)).body;
+    expect(paused).toMatchObject({ status: 'paused', currentMilestone: 0, nextTransitionAt: null, version: 3 });
+    expect(paused.remainingBakeMs).toBeGreaterThan(3_500_000);
+    expect(paused.history.map((t: { action: string }) => t.action)).toEqual(['created', 'started', 'paused-by-kill-switch']);
+    const audit = (await api.get(`/api/v1/audit?project=shop&limit=1`)).body.items[0];
+    expect(audit).toMatchObject({ action: 'flag.killed', after: { pausedPlans: [{ id, flag: 'pay-a', environment: 'development', milestone: 0, version: 3 }] } });
+    // A repeat finds nothing running.
+    expect((await api.post(`${P}/kill-switch`, { flags: ['pay-a'], environments: ['development'] })).body.pausedPlans).toEqual([]);
   });
 });

@@ -115,7 +115,7 @@ describe('scheduled changes: applied by the worker through the change pipeline',
     const duration = await workers[0].registry.getSingleMetric('flagstream_worker_job_duration_seconds')!.get();
     expect(duration.values.find((v) => (v as { metricName?: string }).metricName === 'flagstream_worker_job_duration_seconds_count' && v.labels.outcome === 'applied')?.value).toBe(1);
     const depth = await workers[0].registry.getSingleMetric('flagstream_worker_queue_jobs')!.get();
-    expect(depth.values.map((v) => [v.labels.state, v.value]).sort()).toEqual([['active', 0], ['delayed', 0], ['failed', 0], ['waiting', 0]]);
+    expect(depth.values.filter((v) => v.labels.queue === 'scheduled-changes').map((v) => [v.labels.state, v.value]).sort()).toEqual([['active', 0], ['delayed', 0], ['failed', 0], ['waiting', 0]]);
   });
 
   it('applies settings writes and config values (environment value and tenant override) the same way', async () => {

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import request from 'supertest';
-import { DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, ScheduledChangeQueue } from '@flagstream/changes';
+import { DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
 import { Store } from '@flagstream/persistence';
 import { createLogger, createMetricsRegistry } from '@flagstream/server';
 import { TEST_REDIS_URL } from '@flagstream/testing';
@@ -65,6 +65,8 @@ export async function startWorker(admin: AdminHarness, overrides: Partial<Worker
 export interface SchedulingAdminHarness extends AdminHarness {
   /** The queue the admin enqueues scheduled changes on (the same one the workers read). */
   scheduleQueue: ScheduledChangeQueue;
+  /** The queue the admin enqueues release plan transitions on. */
+  planQueue: ReleasePlanQueue;
 }
 
 /**
@@ -74,22 +76,26 @@ export interface SchedulingAdminHarness extends AdminHarness {
 export async function startSchedulingAdmin(): Promise<SchedulingAdminHarness> {
   const base = await startAdmin();
   const scheduleQueue = new ScheduledChangeQueue(base.redis, base.prefix, { ...DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, backoffMs: 100 });
+  const planQueue = new ReleasePlanQueue(base.redis, base.prefix, { ...DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, backoffMs: 100 });
   const app = await createAdminApp({
     store: base.store,
     relay: base.relay,
     propagation: new PropagationReader(base.redis, base.prefix),
     platform: { logger: base.logger, registry: createMetricsRegistry('admin'), checks: [] },
     scheduleQueue,
+    planQueue,
   });
   await app.init();
   return {
     ...base,
     app,
     scheduleQueue,
+    planQueue,
     api: (token?: string) => client(app, token),
     async close() {
       await app.close();
       await scheduleQueue.close();
+      await planQueue.close();
       await base.close();
     },
   };

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
-import type { ScheduledChangeQueuePort } from '@flagstream/changes';
+import type { ReleasePlanQueuePort, ScheduledChangeQueuePort } from '@flagstream/changes';
 import type { Store } from '@flagstream/persistence';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import { AuditController } from './audit/audit.controller';
@@ -18,6 +18,9 @@ import { FlagController } from './flags/flag.controller';
 import { FlagService } from './flags/flag.service';
 import { KillSwitchController } from './flags/kill-switch.controller';
 import { ProjectController } from './projects/project.controller';
+import { ReleasePlanController } from './release-plans/release-plan.controller';
+import { ReleasePlanService } from './release-plans/release-plan.service';
+import { RELEASE_PLAN_QUEUE } from './release-plans/release-plan.tokens';
 import { PropagationController } from './propagation/propagation.controller';
 import type { PropagationReader } from './propagation/propagation.reader';
 import { PROPAGATION } from './propagation/propagation.tokens';
@@ -38,6 +41,8 @@ export interface AdminDeps {
    * are only stored, and the worker's sweep enqueues them within WORKER_SWEEP_MS.
    */
   scheduleQueue?: ScheduledChangeQueuePort;
+  /** Where release plan transitions get their jobs; without it the worker's sweep enqueues them. */
+  planQueue?: ReleasePlanQueuePort;
 }
 
 @Module({})
@@ -46,12 +51,13 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
         { provide: PROPAGATION, useValue: deps.propagation },
         { provide: SCHEDULE_QUEUE, useValue: deps.scheduleQueue ?? null },
+        { provide: RELEASE_PLAN_QUEUE, useValue: deps.planQueue ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         ChangeService,
@@ -59,6 +65,7 @@ export class AdminModule {
         ConfigService,
         ConfigExplainer,
         ScheduledChangeService,
+        ReleasePlanService,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
-import { ScheduledChangeQueue } from '@flagstream/changes';
+import { ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
 import { OutboxDrain, Store, ensureDatabase, migrate } from '@flagstream/persistence';
 import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { createAdminApp } from './admin.app';
@@ -43,12 +43,15 @@ async function main(): Promise<void> {
   relay.start();
   // Scheduled changes become delayed jobs the worker runs (the worker's sweep re-enqueues them too).
   const scheduleQueue = new ScheduledChangeQueue(redis, env.REDIS_KEY_PREFIX);
+  // Release plans' timed steps, likewise (the worker queues each following step itself).
+  const planQueue = new ReleasePlanQueue(redis, env.REDIS_KEY_PREFIX);
 
   const app = await createAdminApp(
     {
       store,
       relay,
       scheduleQueue,
+      planQueue,
       propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     async () => {
       await app.close();
       await scheduleQueue.close();
+      await planQueue.close();
       await relay.stop();
       redis.disconnect();
       await store.close();

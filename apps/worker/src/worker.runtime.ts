@@ -8,6 +8,12 @@ import {
   ChangeWriter,
   ConfigWrites,
   FlagWrites,
+  RELEASE_PLANS_QUEUE,
+  ReleasePlanQueue,
+  ReleasePlans,
+  releasePlanJobId,
+  type PlanStepResult,
+  type ReleasePlanJobData,
   SCHEDULED_CHANGES_QUEUE,
   ScheduledChangeQueue,
   ScheduledChanges,
@@ -17,6 +23,7 @@ import {
   type ScheduledChangeJobPolicy,
 } from '@flagstream/changes';
 import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persistence';
+import { ReleasePlanProcessor } from './release-plans/release-plan.processor';
 import { ScheduledChangeProcessor } from './scheduling/scheduled-change.processor';
 import { WorkerMetrics } from './worker.metrics';
 
@@ -53,6 +60,8 @@ export interface SweepReport {
   pending: number;
   /** Failed jobs (retries exhausted) of still-pending changes, moved back to waiting. */
   retried: number;
+  /** Running release plans with a timed transition (each has its job now, unless Redis failed). */
+  plans?: number;
 }
 
 const SWEEP_PAGE = 500;
@@ -66,10 +75,14 @@ const SWEEP_PAGE = 500;
 export class WorkerRuntime {
   readonly queue: ScheduledChangeQueue;
   readonly schedules: ScheduledChanges;
+  readonly planQueue: ReleasePlanQueue;
+  readonly plans: ReleasePlans;
   readonly metrics: WorkerMetrics;
   private readonly relay: ChangeRelay;
   private readonly processor: ScheduledChangeProcessor;
   private worker: Worker<ScheduledChangeJobData, ApplyResult> | null = null;
+  private readonly planProcessor: ReleasePlanProcessor;
+  private planWorker: Worker<ReleasePlanJobData, PlanStepResult> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<SweepReport> | null = null;
   private closing: Promise<void> | null = null;
@@ -83,14 +96,24 @@ export class WorkerRuntime {
     });
     const changes = new ChangeWriter(store, this.relay);
     this.queue = new ScheduledChangeQueue(redis, config.keyPrefix, config.jobPolicy);
-    this.schedules = new ScheduledChanges(store, changes, new FlagWrites(store, changes), new ConfigWrites(store), this.queue);
+    const flags = new FlagWrites(store, changes);
+    this.schedules = new ScheduledChanges(store, changes, flags, new ConfigWrites(store), this.queue);
+    this.planQueue = new ReleasePlanQueue(redis, config.keyPrefix, config.jobPolicy);
+    this.plans = new ReleasePlans(store, changes, flags, this.planQueue, {
+      onQueueError: (err) => logger.warn({ err }, 'release plan step applied but its next job could not be queued; the sweep will queue it'),
+    });
     this.metrics = new WorkerMetrics(deps.registry, [
       {
         name: SCHEDULED_CHANGES_QUEUE,
         counts: () => this.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
       },
+      {
+        name: RELEASE_PLANS_QUEUE,
+        counts: () => this.planQueue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
+      },
     ]);
     this.processor = new ScheduledChangeProcessor(this.schedules, this.metrics, logger);
+    this.planProcessor = new ReleasePlanProcessor(this.plans, this.metrics, logger);
   }
 
   /** Starts the relay and the BullMQ worker, then sweeps once (jobs lost with Redis come back now). */
@@ -105,13 +128,21 @@ export class WorkerRuntime {
       ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
     });
     this.worker.on('error', (err) => logger.error({ err }, 'scheduled-change worker error'));
+    this.planWorker = new Worker<ReleasePlanJobData, PlanStepResult>(RELEASE_PLANS_QUEUE, (job, token) => this.planProcessor.process(job, token), {
+      connection: this.deps.blockingRedis,
+      prefix: bullPrefix(config.keyPrefix),
+      concurrency: config.concurrency,
+      ...(config.lockDurationMs ? { lockDuration: config.lockDurationMs } : {}),
+      ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
+    });
+    this.planWorker.on('error', (err) => logger.error({ err }, 'release-plan worker error'));
     await this.sweepSafely();
     this.schedule();
   }
 
   /** True while the BullMQ worker takes jobs (the readiness check). */
   get running(): boolean {
-    return this.worker !== null && this.worker.isRunning() && !this.closing;
+    return this.worker !== null && this.worker.isRunning() && this.planWorker !== null && this.planWorker.isRunning() && !this.closing;
   }
 
   /**
@@ -135,9 +166,11 @@ export class WorkerRuntime {
       this.timer = null;
       await this.sweeping?.catch(() => undefined);
       await this.worker?.close();
+      await this.planWorker?.close();
       await this.relay.drain().catch((err: unknown) => this.deps.logger.warn({ err }, 'last relay pass failed; the admin relay will publish'));
       await this.relay.stop();
       await this.queue.close();
+      await this.planQueue.close();
     })();
     return this.closing;
   }
@@ -174,7 +207,24 @@ export class WorkerRuntime {
       after = { runAt: last.runAt, id: last.id };
     }
     this.metrics.pending.set(jobIds.size);
-    return { pending: jobIds.size, retried: await this.queue.retryFailed(jobIds) };
+    const retried = await this.queue.retryFailed(jobIds);
+    const planJobs = await this.sweepPlans();
+    return { pending: jobIds.size, retried: retried + (await this.planQueue.retryFailed(planJobs)), plans: planJobs.size };
+  }
+
+  /** Re-enqueues the timed transition of every running plan (deterministic ids: existing jobs stay). */
+  private async sweepPlans(): Promise<Set<string>> {
+    const jobIds = new Set<string>();
+    let after: { nextTransitionAt: Date; id: string } | undefined;
+    for (;;) {
+      const refs = await this.plans.timedTransitions(SWEEP_PAGE, after);
+      await this.planQueue.enqueue(refs);
+      for (const r of refs) jobIds.add(releasePlanJobId(r.id, r.milestone, r.version));
+      if (refs.length < SWEEP_PAGE) break;
+      const last = refs[refs.length - 1];
+      after = { nextTransitionAt: last.at, id: last.id };
+    }
+    return jobIds;
   }
 }
 

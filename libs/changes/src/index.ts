@@ -17,3 +17,7 @@ export { ScheduledChanges, checkRunAt, applyReason, columnsOf, specOf, MAX_SCHED
 export type { ScheduledChangeSpec, ScheduledChangeView, ScheduleConflict, ScheduledChangeWithConflicts, NewSchedule, ScheduleListFilter, ApplyResult, ScheduledChangesOptions } from './scheduled-changes';
 export { ScheduledChangeQueue, SCHEDULED_CHANGES_QUEUE, DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, scheduledChangeJobId, bullPrefix } from './scheduled-change.queue';
 export type { ScheduledChangeJobData, ScheduledChangeRef, ScheduledChangeJobPolicy, ScheduledChangeQueuePort } from './scheduled-change.queue';
+export { ReleasePlans, serveFor, milestoneProblems, MAX_MILESTONES, MAX_BAKE_SECONDS } from './release-plans';
+export type { MilestoneInput, NewReleasePlanInput, MilestoneView, PlanTransitionView, ReleasePlanView, ReleasePlanListFilter, PlanStepResult, ReleasePlansOptions } from './release-plans';
+export { ReleasePlanQueue, RELEASE_PLANS_QUEUE, releasePlanJobId } from './release-plans.queue';
+export type { ReleasePlanJobData, ReleasePlanTransitionRef, ReleasePlanQueuePort } from './release-plans.queue';

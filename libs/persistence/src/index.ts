@@ -17,3 +17,4 @@ export * from './repositories/config.repository';
 export * from './config.mapper';
 export * from './repositories/sdk-event.repository';
 export * from './repositories/scheduled-change.repository';
+export * from './repositories/release-plan.repository';

@@ -11,6 +11,7 @@ import { SegmentRepository } from './repositories/segment.repository';
 import { SdkEventRepository } from './repositories/sdk-event.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
 import { ScheduledChangeRepository } from './repositories/scheduled-change.repository';
+import { ReleasePlanRepository } from './repositories/release-plan.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -25,6 +26,7 @@ export class Repositories {
   readonly configs: ConfigRepository;
   readonly sdkEvents: SdkEventRepository;
   readonly scheduledChanges: ScheduledChangeRepository;
+  readonly releasePlans: ReleasePlanRepository;
 
   constructor(
     private readonly em: EntityManager,
@@ -41,6 +43,7 @@ export class Repositories {
     this.configs = new ConfigRepository(em);
     this.sdkEvents = new SdkEventRepository(em);
     this.scheduledChanges = new ScheduledChangeRepository(em);
+    this.releasePlans = new ReleasePlanRepository(em);
   }
 
   /**

@@ -4,11 +4,12 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '@flagstream/erro
 import { flagSnapshot, settingsOf, type EnvironmentEntity, type FlagEntity } from '@flagstream/persistence';
 import type { ChangeV1 } from '@flagstream/protocol';
 import { Writer } from '../auth/current.decorator';
-import { type EnvironmentChanges, mustProject, ROLE_RANK, type ScheduledChangeSpec, type ScheduledChangeView, type WriteContext } from '@flagstream/changes';
+import { type EnvironmentChanges, mustProject, type ReleasePlanView, ROLE_RANK, type ScheduledChangeSpec, type ScheduledChangeView, type WriteContext } from '@flagstream/changes';
 import { Requires } from '../auth/requires.decorator';
 import { ChangeService } from '../changes/change.service';
 import { API } from '../common/api-path';
 import { KeyPipe } from '../common/key.pipe';
+import { ReleasePlanService } from '../release-plans/release-plan.service';
 import { ScheduledChangeService } from '../scheduling/scheduled-change.service';
 import { KillSwitchDto } from './kill-switch.dto';
 
@@ -21,13 +22,15 @@ interface KillReport {
   environments: Array<{ environment: string; revision: number | null; propagation: string | null }>;
   /** Pending scheduled changes of these flags in these environments, cancelled so they cannot undo the kill. */
   cancelledSchedules: Array<{ id: string; flag: string; environment: string; runAt: string; change: ScheduledChangeSpec }>;
+  /** Running release plans of these flags in these environments, paused so they cannot turn them back on. */
+  pausedPlans: Array<{ id: string; flag: string; environment: string; milestone: number; version: number }>;
 }
 
 /**
  * The kill switch for many flags at once: every listed flag (or every flag with a tag) off in the
  * listed environments, in one transaction, one audit record and one revision per environment.
  * It bypasses scheduled changes: their pending changes of those flags there are cancelled in the
- * same transaction.
+ * same transaction, and their running release plans are paused.
  */
 @ApiTags('flags')
 @ApiBearerAuth()
@@ -36,6 +39,7 @@ export class KillSwitchController {
   constructor(
     private readonly changes: ChangeService,
     private readonly schedules: ScheduledChangeService,
+    private readonly plans: ReleasePlanService,
   ) {}
 
   @Post()
@@ -43,13 +47,14 @@ export class KillSwitchController {
   @Requires('editor')
   @ApiOperation({
     summary:
-      'Turn off flags (by key or by tag) in some or all environments, at once, and cancel their pending scheduled changes there. Idempotent; the answer gives each environment its revision and the propagation report to watch. Protected environments need the owner role.',
+      'Turn off flags (by key or by tag) in some or all environments, at once, cancel their pending scheduled changes and pause their running release plans there. Idempotent; the answer gives each environment its revision and the propagation report to watch. Protected environments need the owner role.',
   })
   async kill(@Param('project', KeyPipe) projectKey: string, @Body() dto: KillSwitchDto, @Writer() w: WriteContext): Promise<KillReport> {
     if ((dto.flags === undefined) === (dto.tag === undefined)) {
       throw new BadRequestError('give either flags or tag', [{ path: dto.flags ? 'tag' : 'flags', message: 'exactly one of flags and tag is required' }]);
     }
     let cancelled: ScheduledChangeView[] = [];
+    let paused: ReleasePlanView[] = [];
     const report = await this.changes.write(w, async (tx) => {
       const project = await mustProject(tx, projectKey);
       const all = await tx.environments.listAll(project.id);
@@ -87,6 +92,8 @@ export class KillSwitchController {
         if (changes.length) environments.push({ environment: env, changes });
       }
       cancelled = await this.schedules.cancelForFlagsIn(tx, project, envs, flags.map((f) => f.key));
+      paused = await this.plans.pauseForFlagsIn(tx, w, project, envs, flags.map((f) => f.id));
+      const pausedPlans = paused.map((p) => ({ id: p.id, flag: p.flag, environment: p.environment, milestone: p.currentMilestone, version: p.version }));
       const cancelledSchedules = cancelled.map((c) => ({ id: c.id, flag: flagOf(c.change), environment: c.environment, runAt: c.runAt, change: c.change }));
       const report = (revisions: ReadonlyMap<string, number>): KillReport => ({
         killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key, revision: revisions.get(k.environment.id) ?? k.environment.revision })),
@@ -100,8 +107,9 @@ export class KillSwitchController {
           };
         }),
         cancelledSchedules,
+        pausedPlans,
       });
-      if (!killed.length && !cancelled.length) return { result: report(new Map()), audit: null };
+      if (!killed.length && !cancelled.length && !paused.length) return { result: report(new Map()), audit: null };
       return {
         result: report(new Map()),
         withRevisions: report,
@@ -115,11 +123,13 @@ export class KillSwitchController {
             killed: killed.map((k) => ({ flag: k.flag, environment: k.environment.key })),
             environments: envs.map((e) => e.key),
             cancelledSchedules: cancelledSchedules.map((c) => ({ id: c.id, flag: c.flag, environment: c.environment, runAt: c.runAt })),
+            pausedPlans,
           },
         },
       };
     });
     await this.schedules.forget(cancelled);
+    await this.plans.forget(paused);
     return report;
   }
 }

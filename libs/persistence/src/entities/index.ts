@@ -11,6 +11,7 @@ export * from './config-item.entity';
 export * from './config-layer.entity';
 export * from './config-version.entity';
 export * from './scheduled-change.entity';
+export * from './release-plan.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -25,6 +26,7 @@ import { ProjectEntity } from './project.entity';
 import { SdkKeyEntity } from './sdk-key.entity';
 import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
+import { ReleasePlanEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
 export const ENTITIES = [
   ProjectEntity,
@@ -40,4 +42,7 @@ export const ENTITIES = [
   ConfigLayerEntity,
   ConfigVersionEntity,
   ScheduledChangeEntity,
+  ReleasePlanEntity,
+  ReleasePlanMilestoneEntity,
+  ReleasePlanTransitionEntity,
 ];
