@@ -7,6 +7,7 @@ import {
   replayVersions,
   sameJson,
   sortLayers,
+  toWireLayer,
   type ConfigChange,
   type ConfigDefinition,
   type ConfigItemState,
@@ -17,7 +18,7 @@ import {
 } from '@flagstream/config';
 import { compileConfigSchema, CONFIG_LIMITS, schemaProblems } from './config-schema.compiler';
 import { ForbiddenError, NotFoundError, ValidationError, VersionConflictError, WouldBreakValuesError, type ErrorDetail } from '@flagstream/errors';
-import type { ChangeV1, ConfigItemSnapshotV1, ConfigLayerV1 } from '@flagstream/protocol';
+import type { ChangeV1, ConfigItemSnapshotV1 } from '@flagstream/protocol';
 import { validateConditions } from '@flagstream/targeting';
 import {
   chainOf,
@@ -186,15 +187,20 @@ export class ConfigWrites {
     w: WriteContext,
     projectKey: string,
     key: string,
-    address: { environment: string; tenant?: string },
+    address: { environment: string; tenant?: string } | 'default',
     value: unknown,
     opts: { expected?: number; missingOk?: boolean } = {},
   ): Promise<ChangeOutcome<ConfigItemView>> {
     const scope = await this.scope(tx, projectKey);
     const item = await tx.configs.findItem(scope.project.id, key, true);
     if (!item || item.deleted) throw new NotFoundError(`config item "${key}" does not exist in project "${scope.project.key}"`);
-    if (!scope.byKey.has(address.environment)) throw new NotFoundError(`environment "${address.environment}" does not exist in project "${scope.project.key}"`);
-    const layer: LayerAddress = address.tenant === undefined ? { scope: 'environment', environment: address.environment } : { scope: 'tenant', environment: address.environment, tenant: address.tenant };
+    if (address !== 'default' && !scope.byKey.has(address.environment)) throw new NotFoundError(`environment "${address.environment}" does not exist in project "${scope.project.key}"`);
+    const layer: LayerAddress =
+      address === 'default'
+        ? { scope: 'default' }
+        : address.tenant === undefined
+          ? { scope: 'environment', environment: address.environment }
+          : { scope: 'tenant', environment: address.environment, tenant: address.tenant };
     const id = addressKey(layer);
     const state = await this.stateOf(tx, scope, item);
     const before = configView(key, state, item);
@@ -344,15 +350,6 @@ function withoutVersion(s: ConfigItemSnapshotV1 | null): unknown {
   return { ...rest, layers: rest.layers.map(({ version: _lv, ...l }) => l) };
 }
 
-export function toWireLayer(l: StoredLayer): ConfigLayerV1 {
-  const out: ConfigLayerV1 = { scope: l.scope, value: l.value, version: l.version };
-  if (l.environment !== undefined) out.environment = l.environment;
-  if (l.tenant !== undefined) out.tenant = l.tenant;
-  if (l.ruleId !== undefined) out.ruleId = l.ruleId;
-  if (l.clauses !== undefined) out.clauses = l.clauses;
-  if (l.order !== undefined) out.order = l.order;
-  return out;
-}
 
 /** A layer's place, as an accessor path of the item view (`environments.prod.tenants.acme`). */
 export function describe(a: LayerAddress): string {

@@ -2,7 +2,7 @@ export { ChangeWriter } from './change-writer';
 export type { ChangeOutcome, EnvironmentChanges } from './change-writer';
 export { FlagWrites } from './flag-writes';
 export type { CreateFlagInput, UpdateFlagInput, FlagSettingsInput } from './flag-writes';
-export { ConfigWrites, toWireLayer, describe as describeLayer } from './config-writes';
+export { ConfigWrites, describe as describeLayer } from './config-writes';
 export type { ProjectConfigScope, ProposedItem, CommitOptions, ItemCommit, ConfigItemView } from './config-writes';
 export { compileConfigSchema, schemaProblems, CONFIG_LIMITS } from './config-schema.compiler';
 export type { CompiledConfigSchema } from './config-schema.compiler';

@@ -24,11 +24,12 @@ export function configSnapshotFor(item: SnapshotItem, layers: readonly StoredLay
     clientVisible: item.clientVisible,
     tenantAttribute,
     chain: [...chain],
-    layers: inChain.map(toWire),
+    layers: inChain.map(toWireLayer),
   };
 }
 
-function toWire(l: StoredLayer): ConfigLayerV1 {
+/** A stored layer as it travels (and as resolution takes it): absent fields left out. */
+export function toWireLayer(l: StoredLayer): ConfigLayerV1 {
   const out: ConfigLayerV1 = { scope: l.scope, value: l.value, version: l.version };
   if (l.environment !== undefined) out.environment = l.environment;
   if (l.tenant !== undefined) out.tenant = l.tenant;

@@ -7,5 +7,5 @@ export { findBrokenValues } from './blast-radius';
 export type { BrokenValue, BlastRadiusInput, BlastRadiusResult } from './blast-radius';
 export { applyVersion, replayVersions, diffStates, sortLayers, sameJson, addressKey, EMPTY_ITEM_STATE } from './config-history';
 export type { LayerAddress, LayerContent, ConfigDefinition, StoredLayer, ConfigItemState, ConfigChange, ConfigVersionRecord } from './config-history';
-export { configSnapshotFor, compileConfigSnapshot } from './config-snapshot';
+export { configSnapshotFor, compileConfigSnapshot, toWireLayer } from './config-snapshot';
 export type { SnapshotItem, ConfigEvaluation, ConfigReason, CompiledConfigSnapshot } from './config-snapshot';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { addressKey, diffStates, type ConfigItemState, type LayerAddress, type StoredLayer } from '@flagstream/config';
+import { diffStates, type ConfigItemState, type LayerAddress, type StoredLayer } from '@flagstream/config';
 import { BadRequestError, ConflictError, NotFoundError } from '@flagstream/errors';
 import type { ConfigItemEntity, Repositories } from '@flagstream/persistence';
 import { Writer } from '../auth/current.decorator';
@@ -120,7 +120,7 @@ export class ConfigController {
   @Requires('editor')
   @ApiOperation({ summary: 'Set the project default (the weakest layer)' })
   async setDefault(@Param('project', KeyPipe) p: string, @Param('key', ConfigKeyPipe) key: string, @Body() dto: SetValueDto, @Headers('if-match') ifMatch: string | undefined, @Writer() w: WriteContext, @Res({ passthrough: true }) res: Response) {
-    return this.setLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), { scope: 'default' }, dto.value);
+    return this.writeLayer(p, key, w, res, optionalVersion(ifMatch, dto.version), 'default', dto.value);
   }
 
   @Put(':key/environments/:env')
@@ -253,31 +253,11 @@ export class ConfigController {
     return this.explainer.explain(p, key, q);
   }
 
-  /** An environment value or tenant override: the same code the worker's scheduled changes run. */
-  private async writeLayer(projectKey: string, key: string, w: WriteContext, res: Response, expected: number | undefined, address: { environment: string; tenant?: string }, value: unknown) {
+  /** The default, an environment value or a tenant override: the same code the worker's scheduled changes run. */
+  private async writeLayer(projectKey: string, key: string, w: WriteContext, res: Response, expected: number | undefined, address: { environment: string; tenant?: string } | 'default', value: unknown) {
     const view = await this.changes.write(w, (tx) => this.configs.setLayerIn(tx, w, projectKey, key, address, value, { expected }));
     res.setHeader('ETag', `"${view.version}"`);
     return view;
-  }
-
-  private async setLayer(projectKey: string, key: string, w: WriteContext, res: Response, expected: number | undefined, address: LayerAddress, value: unknown) {
-    const id = addressKey(address);
-    const action = value === undefined ? 'value.removed' : 'value.set';
-    return this.mutate(
-      projectKey,
-      key,
-      w,
-      res,
-      expected,
-      action,
-      (state, scope) => {
-        if (address.environment !== undefined) mustEnvironment(scope, address.environment);
-        const others = state.layers.filter((l) => addressKey(l) !== id);
-        if (value === undefined && others.length === state.layers.length) throw new NotFoundError(`config item "${key}" has no such value to remove`);
-        return { definition: state.definition, layers: value === undefined ? others : [...others, { ...address, value, version: 0 }] };
-      },
-      (a) => (addressKey(a) === id ? 'value' : undefined),
-    );
   }
 
   /** Loads an item, applies `change` to its state, commits it as one audited, streamed version. */

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { compileConfigItem, tenantOf, type ShadowedValue } from '@flagstream/config';
+import { compileConfigItem, tenantOf, toWireLayer, type ShadowedValue } from '@flagstream/config';
 import { NotFoundError } from '@flagstream/errors';
 import type { ConfigLayerV1 } from '@flagstream/protocol';
 import { chainOf, type ConfigItemEntity, type ConfigVersionEntity, type Repositories } from '@flagstream/persistence';
 import { decodeContextParam } from './context.param';
 import type { ExplainQuery } from './config.dto';
-import { toWireLayer } from '@flagstream/changes';
 import { ConfigService } from './config.service';
 
 interface LayerStory {
