@@ -56,13 +56,27 @@ module.exports = {
       to: { path: '^(libs|apps)/', pathNot: '^libs/(config|targeting|protocol)/' },
     },
     {
+      name: 'crypto-imports-no-lib',
+      severity: 'error',
+      comment: 'Envelope encryption stays small and auditable: node:crypto only, no other lib.',
+      from: { path: '^libs/crypto/' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/crypto/' },
+    },
+    {
+      name: 'stats-imports-no-lib',
+      severity: 'error',
+      comment: 'The statistics library is pure math: no other lib, no I/O.',
+      from: { path: '^libs/stats/' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/stats/' },
+    },
+    {
       name: 'targeting-and-protocol-stay-portable',
       severity: 'error',
       comment: 'No Nest, no Node built-ins, no I/O libraries in code that must run in a browser.',
-      from: { path: '^libs/(targeting|protocol|config)/src/', pathNot: '\\.spec\\.ts$' },
+      from: { path: '^libs/(targeting|protocol|config|stats)/src/', pathNot: '\\.spec\\.ts$' },
       to: {
         dependencyTypesNot: ['local', 'aliased-tsconfig', 'aliased-tsconfig-paths', 'type-only'],
-        pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats|canonicalize|@noble/hashes)/',
+        pathNot: '^node_modules/(semver|murmurhash|ajv|ajv-formats|canonicalize|@noble/hashes|@stdlib)/',
       },
     },
     {

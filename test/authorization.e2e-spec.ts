@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
+import { ALERTS_QUEUE, GUARDRAILS_QUEUE } from '@flagstream/changes';
 import { receiptKeys } from '@flagstream/protocol';
-import { createProject, createToken, startAdmin, type AdminHarness } from './support/admin-harness';
+import { createProject, createToken, failJob, startAdmin, type AdminHarness } from './support/admin-harness';
 
 /**
  * The authorization matrix of the admin API: every route against every kind of caller, with the
@@ -188,6 +189,12 @@ const MATRIX: Row[] = [
 
   ['GET',    '/api/v1/audit',                                                              '-',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/audit/verify',                                                       '-',            403,   403,   200,  403,    403],
+
+  // The worker's queues are instance-wide: unscoped tokens only; retrying or removing needs an owner.
+  ['GET',    '/api/v1/jobs',                                                               '-',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/jobs/failed',                                                        '-',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/jobs/failed/{queue}/{id}/retry',                                     '-',            403,   403,   200,  403,    403],
+  ['DELETE', '/api/v1/jobs/failed/{queue}/{id}',                                           '-',            403,   403,   204,  403,    403],
 ];
 
 const AUTHED_CALLERS: AuthedCaller[] = ['viewer', 'editor', 'owner', 'editorA', 'ownerA'];
@@ -213,6 +220,8 @@ describe('admin API authorization matrix', () => {
   let fixtureTokenId: string;
   /** A pending scheduled change per project and environment, for the refused calls to aim at. */
   const fixtureScheduleIds = new Map<string, string>();
+  /** The one failed job of the alerts queue; allowed retries and removals get failed guardrail jobs of their own. */
+  const FIXTURE_JOB = 'fixture-alert';
   let serial = 0;
   const unique = (prefix: string) => `${prefix}-${++serial}`;
 
@@ -671,6 +680,36 @@ describe('admin API authorization matrix', () => {
       },
     }),
     'GET /api/v1/audit/verify': async () => ({ params: {}, check: (res) => expect(res.body).toMatchObject({ ok: true }) }),
+    'GET /api/v1/jobs': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ queue: string }>).find((q) => q.queue === ALERTS_QUEUE)).toEqual({ queue: ALERTS_QUEUE, waiting: 0, delayed: 0, active: 0, failed: 1, completed: 0 }),
+    }),
+    'GET /api/v1/jobs/failed': async () => ({
+      params: {},
+      query: `queue=${ALERTS_QUEUE}`,
+      check: (res) => {
+        expect(res.body).toMatchObject({ total: 1, nextStart: null });
+        expect(res.body.items).toEqual([expect.objectContaining({ queue: ALERTS_QUEUE, id: FIXTURE_JOB, state: 'failed', failedReason: 'fixture failure' })]);
+      },
+    }),
+    'POST /api/v1/jobs/failed/{queue}/{id}/retry': async (_t, allowed) => {
+      if (!allowed) return { params: { queue: ALERTS_QUEUE, id: FIXTURE_JOB } };
+      const id = unique('job');
+      await failJob(h, GUARDRAILS_QUEUE, id);
+      return {
+        params: { queue: GUARDRAILS_QUEUE, id },
+        check: async (res) => {
+          expect(res.body).toMatchObject({ queue: GUARDRAILS_QUEUE, id, state: 'waiting', attemptsMade: 0, failedReason: null });
+          expect(await h.jobQueues![GUARDRAILS_QUEUE].getJobState(id)).toBe('waiting');
+        },
+      };
+    },
+    'DELETE /api/v1/jobs/failed/{queue}/{id}': async (_t, allowed) => {
+      if (!allowed) return { params: { queue: ALERTS_QUEUE, id: FIXTURE_JOB } };
+      const id = unique('job');
+      await failJob(h, GUARDRAILS_QUEUE, id);
+      return { params: { queue: GUARDRAILS_QUEUE, id }, check: async () => expect(await h.jobQueues![GUARDRAILS_QUEUE].getJob(id)).toBeUndefined() };
+    },
   };
 
   function pathOf(template: string, t: { project?: string; env?: string }, params: Record<string, string>): string {
@@ -714,6 +753,7 @@ describe('admin API authorization matrix', () => {
       for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
       for (const env of ['staging', 'production']) fixtureScheduleIds.set(`${project}/${env}`, await newSchedule(project, env));
     }
+    await failJob(h, ALERTS_QUEUE, FIXTURE_JOB, { reason: 'fixture failure' });
     const bearer = (secret: string) => `Bearer ${secret}`;
     secrets.owner = bearer(h.ownerToken);
     secrets.viewer = bearer(await createToken(h, 'viewer'));

@@ -1,13 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { Logger } from 'pino';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
+import { bullPrefix } from '@flagstream/changes';
 import { OutboxDrain, Store } from '@flagstream/persistence';
 import { createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
 import { TEST_REDIS_URL, createTestDatabase, uniqueId, type TestDatabase } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
+import { closeJobQueues, openJobQueues, type JobQueueName, type JobQueues } from '../../apps/admin/src/jobs/job-queues';
 import { PropagationReader } from '../../apps/admin/src/propagation/propagation.reader';
 
 export const TEST_AUDIT_KEY = 'test-audit-key-0123456789abcdef0123456789';
@@ -20,6 +23,8 @@ export interface AdminHarness {
   /** Redis key prefix of this test file. */
   prefix: string;
   relay: ChangeRelay;
+  /** The worker's queues under this prefix, as the admin app sees them (null: started with `jobQueues: false`). */
+  jobQueues: JobQueues | null;
   ownerToken: string;
   logger: Logger;
   /** supertest against the running app, with `token` as the bearer (if given). */
@@ -42,11 +47,19 @@ function makeClient(app: INestApplication, token?: string) {
   };
 }
 
+export interface AdminHarnessOptions {
+  bodyLimit?: string;
+  redisUrl?: string;
+  /** false: start without the worker's queues, as an admin that cannot reach them (the jobs routes answer 503). */
+  jobQueues?: boolean;
+}
+
 /**
  * Boots the real admin module (the same `createAdminApp` as production) on a fresh copy of the
- * migrated template database and a Redis key prefix of its own.
+ * migrated template database and a Redis key prefix of its own, with handles on the worker's
+ * queues under that prefix (as `main.ts` wires them).
  */
-export async function startAdmin(options: { bodyLimit?: string; redisUrl?: string } = {}): Promise<AdminHarness> {
+export async function startAdmin(options: AdminHarnessOptions = {}): Promise<AdminHarness> {
   const db = await createTestDatabase();
   const store = await Store.connect({ databaseUrl: db.url, auditKey: TEST_AUDIT_KEY, poolSize: 5 });
   // Connected like production (createRedis), on the shared test Redis or a test's own server.
@@ -59,10 +72,13 @@ export async function startAdmin(options: { bodyLimit?: string; redisUrl?: strin
   });
   relay.start();
   const logger = createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  // Tests that stop their own Redis see connection errors here: logged, not printed by BullMQ.
+  const jobQueues = options.jobQueues === false ? null : openJobQueues(redis, prefix, (err) => logger.debug({ err }, 'job queue connection error'));
   const app = await createAdminApp(
     {
       store,
       relay,
+      jobQueues: jobQueues ?? undefined,
       propagation: new PropagationReader(redis, prefix),
       platform: {
         logger,
@@ -87,11 +103,13 @@ export async function startAdmin(options: { bodyLimit?: string; redisUrl?: strin
     redis,
     prefix,
     relay,
+    jobQueues,
     ownerToken,
     logger,
     api: (token?: string) => makeClient(app, token),
     async close() {
       await app.close();
+      if (jobQueues) await closeJobQueues(jobQueues);
       await relay.stop();
       const keys = await redis.keys(`${prefix}*`).catch(() => [] as string[]);
       if (keys.length) await redis.del(...keys).catch(() => undefined);
@@ -128,5 +146,38 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     if (v) return v;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Puts a job in one of the worker's queues under the harness's prefix and makes it fail for real:
+ * a BullMQ worker runs it and throws `UnrecoverableError(reason)` (no retry), then stops, so no
+ * worker is left to pick up what a test moves back to waiting. Other waiting jobs of that queue
+ * run (and fail) too.
+ */
+export async function failJob(
+  h: AdminHarness,
+  queue: JobQueueName,
+  id: string,
+  job: { name?: string; data?: Record<string, unknown>; reason?: string; attempts?: number } = {},
+): Promise<void> {
+  const queues = h.jobQueues;
+  if (!queues) throw new Error('this harness was started without job queues');
+  const reason = job.reason ?? `${id} failed on purpose`;
+  // A worker blocks on Redis: its connection must not give up on commands.
+  const connection = h.redis.duplicate({ connectionName: 'flagstream-test-failing-worker', lazyConnect: false, maxRetriesPerRequest: null });
+  const worker = new Worker(
+    queue,
+    async () => {
+      throw new UnrecoverableError(reason);
+    },
+    { connection, prefix: bullPrefix(h.prefix) },
+  );
+  try {
+    await queues[queue].add(job.name ?? 'test', job.data ?? {}, { jobId: id, attempts: job.attempts ?? 3 });
+    await eventually(async () => (await queues[queue].getJobState(id)) === 'failed', 10_000);
+  } finally {
+    await worker.close();
+    connection.disconnect();
   }
 }

@@ -84,6 +84,7 @@ export async function startSchedulingAdmin(): Promise<SchedulingAdminHarness> {
     platform: { logger: base.logger, registry: createMetricsRegistry('admin'), checks: [] },
     scheduleQueue,
     planQueue,
+    jobQueues: base.jobQueues ?? undefined,
   });
   await app.init();
   return {

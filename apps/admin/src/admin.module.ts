@@ -17,6 +17,10 @@ import { EnvironmentController } from './environments/environment.controller';
 import { FlagController } from './flags/flag.controller';
 import { FlagService } from './flags/flag.service';
 import { KillSwitchController } from './flags/kill-switch.controller';
+import { JobController } from './jobs/job.controller';
+import type { JobQueues } from './jobs/job-queues';
+import { JobService } from './jobs/job.service';
+import { JOB_QUEUES } from './jobs/jobs.tokens';
 import { ProjectController } from './projects/project.controller';
 import { ReleasePlanController } from './release-plans/release-plan.controller';
 import { ReleasePlanService } from './release-plans/release-plan.service';
@@ -43,6 +47,11 @@ export interface AdminDeps {
   scheduleQueue?: ScheduledChangeQueuePort;
   /** Where release plan transitions get their jobs; without it the worker's sweep enqueues them. */
   planQueue?: ReleasePlanQueuePort;
+  /**
+   * Handles on the worker's queues, for the failed-jobs routes (`openJobQueues`). Without them
+   * those routes answer 503.
+   */
+  jobQueues?: JobQueues;
 }
 
 @Module({})
@@ -51,13 +60,14 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, JobController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
         { provide: PROPAGATION, useValue: deps.propagation },
         { provide: SCHEDULE_QUEUE, useValue: deps.scheduleQueue ?? null },
         { provide: RELEASE_PLAN_QUEUE, useValue: deps.planQueue ?? null },
+        { provide: JOB_QUEUES, useValue: deps.jobQueues ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         ChangeService,
@@ -66,6 +76,7 @@ export class AdminModule {
         ConfigExplainer,
         ScheduledChangeService,
         ReleasePlanService,
+        JobService,
       ],
     };
   }

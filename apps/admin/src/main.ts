@@ -6,6 +6,7 @@ import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWit
 import { createAdminApp } from './admin.app';
 import { ADMIN_ENV } from './admin.env';
 import { firstStart, type FirstStartResult } from './bootstrap/first-start';
+import { closeJobQueues, openJobQueues } from './jobs/job-queues';
 import { PropagationReader } from './propagation/propagation.reader';
 
 /**
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   const scheduleQueue = new ScheduledChangeQueue(redis, env.REDIS_KEY_PREFIX);
   // Release plans' timed steps, likewise (the worker queues each following step itself).
   const planQueue = new ReleasePlanQueue(redis, env.REDIS_KEY_PREFIX);
+  // Every worker queue, to show failed jobs and retry or remove them (no job runs in this process).
+  const jobQueues = openJobQueues(redis, env.REDIS_KEY_PREFIX, (err) => logger.warn({ err }, 'job queue connection error'));
 
   const app = await createAdminApp(
     {
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
       relay,
       scheduleQueue,
       planQueue,
+      jobQueues,
       propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
       await app.close();
       await scheduleQueue.close();
       await planQueue.close();
+      await closeJobQueues(jobQueues);
       await relay.stop();
       redis.disconnect();
       await store.close();

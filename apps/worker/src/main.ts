@@ -4,12 +4,15 @@ import { Redis } from 'ioredis';
 import { Store } from '@flagstream/persistence';
 import { auditKeyFrom, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { WorkerModule } from './worker.module';
+import { alertSettingsFrom } from './alerts/alert.env';
 import { WORKER_ENV } from './worker.env';
 import { createWorkerRuntime } from './worker.runtime';
 
 async function main(): Promise<void> {
   const env = loadEnv(WORKER_ENV);
   const auditKey = auditKeyFrom(env);
+  // Fails at start, naming the variable (never the secret), when the webhook is half configured.
+  const alerts = alertSettingsFrom(env);
   const logger = createLogger('worker', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
   // One connection per concurrent job, plus the sweep, the relay and health checks.
@@ -32,6 +35,8 @@ async function main(): Promise<void> {
       jobPolicy: { attempts: env.WORKER_JOB_ATTEMPTS, backoffMs: env.WORKER_JOB_BACKOFF_MS },
       changeStreamMaxLen: env.CHANGE_STREAM_MAXLEN,
       relayPollMs: 1000,
+      guardrailIntervalMs: env.WORKER_GUARDRAIL_MS,
+      alerts,
     },
   });
   await runtime.start();

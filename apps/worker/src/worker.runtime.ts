@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,8 +21,14 @@ import {
   type ApplyResult,
   type ScheduledChangeJobData,
   type ScheduledChangeJobPolicy,
+  ALERTS_QUEUE,
+  GUARDRAILS_QUEUE,
 } from '@flagstream/changes';
 import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persistence';
+import type { AlertSettings } from './alerts/alert.env';
+import { DEFAULT_ALERT_JOB_POLICY } from './alerts/alert.queue';
+import { AlertRuntime } from './alerts/alert.runtime';
+import { GuardrailProcessor, type GuardrailPassReport } from './guardrails/guardrail.processor';
 import { ReleasePlanProcessor } from './release-plans/release-plan.processor';
 import { ScheduledChangeProcessor } from './scheduling/scheduled-change.processor';
 import { WorkerMetrics } from './worker.metrics';
@@ -41,6 +47,10 @@ export interface WorkerConfig {
   lockDurationMs?: number;
   /** How often BullMQ looks for jobs whose worker died (stalled), to run them again. */
   stalledIntervalMs?: number;
+  /** How often running plans' guardrails are evaluated (one pass per period across all workers). */
+  guardrailIntervalMs?: number;
+  /** The alert webhook and its retry policy (`alertSettingsFrom(env)`); absent: alerts are only logged. */
+  alerts?: AlertSettings;
 }
 
 export interface WorkerDeps {
@@ -65,6 +75,9 @@ export interface SweepReport {
 }
 
 const SWEEP_PAGE = 500;
+/** The id of the guardrail evaluation's job scheduler (one repeating job per Redis prefix). */
+const GUARDRAIL_SCHEDULER_ID = 'guardrails-every';
+export const DEFAULT_GUARDRAIL_INTERVAL_MS = 60_000;
 
 /**
  * The worker process's jobs, startable and stoppable in-process (tests run several at once). It
@@ -83,6 +96,10 @@ export class WorkerRuntime {
   private worker: Worker<ScheduledChangeJobData, ApplyResult> | null = null;
   private readonly planProcessor: ReleasePlanProcessor;
   private planWorker: Worker<ReleasePlanJobData, PlanStepResult> | null = null;
+  readonly alerts: AlertRuntime;
+  readonly guardrailQueue: Queue;
+  private readonly guardrailProcessor: GuardrailProcessor;
+  private guardrailWorker: Worker<Record<string, never>, GuardrailPassReport> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<SweepReport> | null = null;
   private closing: Promise<void> | null = null;
@@ -102,7 +119,19 @@ export class WorkerRuntime {
     this.plans = new ReleasePlans(store, changes, flags, this.planQueue, {
       onQueueError: (err) => logger.warn({ err }, 'release plan step applied but its next job could not be queued; the sweep will queue it'),
     });
+    this.alerts = new AlertRuntime({
+      redis,
+      blockingRedis: deps.blockingRedis,
+      logger,
+      registry: deps.registry,
+      keyPrefix: config.keyPrefix,
+      concurrency: config.concurrency,
+      settings: config.alerts ?? { webhook: null, policy: DEFAULT_ALERT_JOB_POLICY },
+    });
+    this.guardrailQueue = new Queue(GUARDRAILS_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
     this.metrics = new WorkerMetrics(deps.registry, [
+      { name: ALERTS_QUEUE, counts: () => this.alerts.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
+      { name: GUARDRAILS_QUEUE, counts: () => this.guardrailQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       {
         name: SCHEDULED_CHANGES_QUEUE,
         counts: () => this.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
@@ -114,6 +143,7 @@ export class WorkerRuntime {
     ]);
     this.processor = new ScheduledChangeProcessor(this.schedules, this.metrics, logger);
     this.planProcessor = new ReleasePlanProcessor(this.plans, this.metrics, logger);
+    this.guardrailProcessor = new GuardrailProcessor(this.plans, this.alerts.queue, this.metrics, logger);
   }
 
   /** Starts the relay and the BullMQ worker, then sweeps once (jobs lost with Redis come back now). */
@@ -136,13 +166,37 @@ export class WorkerRuntime {
       ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
     });
     this.planWorker.on('error', (err) => logger.error({ err }, 'release-plan worker error'));
+    this.alerts.start();
+    // One evaluation pass per period whichever worker takes it (upserting the scheduler is idempotent).
+    await this.guardrailQueue.upsertJobScheduler(
+      GUARDRAIL_SCHEDULER_ID,
+      { every: config.guardrailIntervalMs ?? DEFAULT_GUARDRAIL_INTERVAL_MS },
+      { name: 'evaluate', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } } },
+    );
+    this.guardrailWorker = new Worker<Record<string, never>, GuardrailPassReport>(GUARDRAILS_QUEUE, (job) => this.guardrailProcessor.process(job.id ?? null), {
+      connection: this.deps.blockingRedis,
+      prefix: bullPrefix(config.keyPrefix),
+      concurrency: 1,
+      ...(config.lockDurationMs ? { lockDuration: config.lockDurationMs } : {}),
+      ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
+    });
+    this.guardrailWorker.on('error', (err) => logger.error({ err }, 'guardrail worker error'));
     await this.sweepSafely();
     this.schedule();
   }
 
   /** True while the BullMQ worker takes jobs (the readiness check). */
   get running(): boolean {
-    return this.worker !== null && this.worker.isRunning() && this.planWorker !== null && this.planWorker.isRunning() && !this.closing;
+    return (
+      this.worker !== null &&
+      this.worker.isRunning() &&
+      this.planWorker !== null &&
+      this.planWorker.isRunning() &&
+      this.guardrailWorker !== null &&
+      this.guardrailWorker.isRunning() &&
+      this.alerts.running &&
+      !this.closing
+    );
   }
 
   /**
@@ -167,10 +221,14 @@ export class WorkerRuntime {
       await this.sweeping?.catch(() => undefined);
       await this.worker?.close();
       await this.planWorker?.close();
+      await this.guardrailWorker?.close();
+      // After everything that emits alerts: the delivery in flight finishes.
+      await this.alerts.close();
       await this.relay.drain().catch((err: unknown) => this.deps.logger.warn({ err }, 'last relay pass failed; the admin relay will publish'));
       await this.relay.stop();
       await this.queue.close();
       await this.planQueue.close();
+      await this.guardrailQueue.close();
     })();
     return this.closing;
   }

@@ -18,6 +18,9 @@ export type { ScheduledChangeSpec, ScheduledChangeView, ScheduleConflict, Schedu
 export { ScheduledChangeQueue, SCHEDULED_CHANGES_QUEUE, DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, scheduledChangeJobId, bullPrefix } from './scheduled-change.queue';
 export type { ScheduledChangeJobData, ScheduledChangeRef, ScheduledChangeJobPolicy, ScheduledChangeQueuePort } from './scheduled-change.queue';
 export { ReleasePlans, serveFor, milestoneProblems, MAX_MILESTONES, MAX_BAKE_SECONDS } from './release-plans';
-export type { MilestoneInput, NewReleasePlanInput, MilestoneView, PlanTransitionView, ReleasePlanView, ReleasePlanListFilter, PlanStepResult, ReleasePlansOptions } from './release-plans';
+export type { MilestoneInput, NewReleasePlanInput, MilestoneView, PlanTransitionView, ReleasePlanView, ReleasePlanListFilter, PlanStepResult, ReleasePlansOptions, GuardrailPassResult } from './release-plans';
+export { evaluateGuardrail, guardrailProblems, guardrailRow, guardrailView, GUARDRAIL_DEFAULTS, MAX_GUARDRAILS, MAX_GUARDRAIL_WINDOW_SECONDS } from './guardrails';
+export type { GuardrailInput, GuardrailEvaluation, GuardrailGroup, GuardrailView, GuardrailSpec } from './guardrails';
 export { ReleasePlanQueue, RELEASE_PLANS_QUEUE, releasePlanJobId } from './release-plans.queue';
 export type { ReleasePlanJobData, ReleasePlanTransitionRef, ReleasePlanQueuePort } from './release-plans.queue';
+export { GUARDRAILS_QUEUE, ALERTS_QUEUE } from './queues';

@@ -5,6 +5,7 @@ import {
   settingsOf,
   type EnvironmentEntity,
   type FlagEntity,
+  type GuardrailRollback,
   type NewReleasePlanMilestone,
   type PageRequest,
   type ProjectEntity,
@@ -15,6 +16,7 @@ import {
   type Store,
 } from '@flagstream/persistence';
 import type { ChangeOutcome, ChangeWriter } from './change-writer';
+import { evaluateGuardrail, guardrailProblems, guardrailRow, guardrailView, type GuardrailEvaluation, type GuardrailInput, type GuardrailView } from './guardrails';
 import type { FlagWrites } from './flag-writes';
 import { mustEnvironment, mustFlag, mustProject } from './lookup';
 import type { ReleasePlanQueuePort, ReleasePlanTransitionRef } from './release-plans.queue';
@@ -36,6 +38,8 @@ export interface NewReleasePlanInput {
   /** The variation being rolled out (default for boolean flags: the one whose value is true). */
   treatment?: string;
   milestones: MilestoneInput[];
+  /** Metrics that roll the plan back by themselves when they go bad (docs/rollouts.md#guardrails). */
+  guardrails?: GuardrailInput[];
   reason: string | null;
 }
 
@@ -73,6 +77,9 @@ export interface ReleasePlanView {
   remainingBakeMs: number | null;
   /** The flag's settings before the plan started (what abort restores). */
   settingsBefore: FlagEnvironmentSettingsV1 | null;
+  guardrails: GuardrailView[];
+  /** Since when guardrails count events (the last milestone applied, or resume); null for a draft. */
+  observingSince: string | null;
   version: number;
   createdBy: AuditActor;
   reason: string | null;
@@ -94,6 +101,14 @@ export type PlanStepResult =
   | { status: 'failed'; error: { code: string; message: string } }
   | { status: 'skipped'; reason: 'missing' | 'not-running' | 'other-version' | 'other-milestone' }
   | { status: 'not-due'; at: Date };
+
+/** What the worker's evaluation of a plan's guardrails came to. */
+export interface GuardrailPassResult {
+  planId: string;
+  evaluations: GuardrailEvaluation[];
+  /** Set when a breach rolled the plan back (this worker did it). */
+  rolledBack?: { plan: ReleasePlanView; revision: number | null; guardrail: number; reason: string };
+}
 
 export const MAX_MILESTONES = 20;
 /** A bake time is at most 30 days. */
@@ -148,6 +163,7 @@ export class ReleasePlans {
       else if (!known.has(treatment)) details.push({ path: 'treatment', message: `flag "${flag.key}" has no variation "${treatment}"` });
       else if (treatment === control) details.push({ path: 'treatment', message: 'must differ from control' });
       details.push(...milestoneProblems(input.milestones, known));
+      details.push(...guardrailProblems(input.guardrails));
       if (details.length) throw new ValidationError('release plan is not valid', details);
       if (await tx.releasePlans.findActive(flag.id, env.id)) {
         throw new ConflictError(`flag "${flag.key}" already has an active release plan in environment "${env.key}"`);
@@ -155,6 +171,7 @@ export class ReleasePlans {
       const plan = await tx.releasePlans.insert(
         { projectId: project.id, environmentId: env.id, flagId: flag.id, flagKey: flag.key, controlVariation: control, treatmentVariation: treatment!, createdBy: actorOf(w.principal), reason: input.reason },
         input.milestones.map(toRow),
+        (input.guardrails ?? []).map(guardrailRow),
       );
       await tx.releasePlans.appendTransition({ planId: plan.id, action: 'created', fromMilestone: -1, toMilestone: -1, status: 'draft', actor: actorOf(w.principal), revision: null });
       const after = await this.view(tx, plan, project, env);
@@ -232,6 +249,7 @@ export class ReleasePlans {
         status: 'running',
         nextTransitionAt: gate && !gate.manual && remaining !== null ? new Date(this.now().getTime() + remaining) : null,
         remainingBakeMs: null,
+        observeSince: this.now(),
         version: l.plan.version + 1,
       });
       return this.record(tx, w, l, before, 'resumed', l.plan.currentMilestone);
@@ -312,6 +330,79 @@ export class ReleasePlans {
     return result;
   }
 
+  /** Running plans with guardrails, by id, a page at a time (the worker's evaluation pass). */
+  async guardedPlans(limit: number, afterId?: string): Promise<Array<{ id: string; version: number }>> {
+    return (await this.store.read.releasePlans.listGuarded(limit, afterId)).map((p) => ({ id: p.id, version: p.version }));
+  }
+
+  /**
+   * The worker's guardrail check of one running plan: each guardrail's totals are computed in
+   * Postgres over its window (never before the plan started or resumed), judged by
+   * `evaluateGuardrail`, and stored with it. The first breach rolls the plan back
+   * (`rollBackOnBreach`); the rest are still evaluated and stored, for the status page.
+   */
+  async evaluateGuardrails(id: string, requestId: string | null = null): Promise<GuardrailPassResult> {
+    const r = this.store.read;
+    const plan = await r.releasePlans.findById(id);
+    if (!plan || plan.status !== 'running') return { planId: id, evaluations: [] };
+    const until = this.now();
+    const evaluations: GuardrailEvaluation[] = [];
+    let breach: { guardrail: number; rollback: GuardrailRollback; reason: string } | undefined;
+    for (const g of await r.releasePlans.guardrails(id)) {
+      const windowStart = until.getTime() - g.windowSeconds * 1000;
+      const since = new Date(Math.max(windowStart, plan.observeSince?.getTime() ?? windowStart));
+      const sample = await r.sdkEvents.exposureSample({ environmentId: plan.environmentId, flag: plan.flagKey, treatment: plan.treatmentVariation, metric: g.metric, since, until });
+      const evaluation = evaluateGuardrail(g, sample, { since, until });
+      evaluations.push(evaluation);
+      await r.releasePlans.saveEvaluation(id, g.position, evaluation as unknown as Record<string, unknown>, until);
+      if (evaluation.status === 'breached' && !breach) breach = { guardrail: g.position, rollback: g.rollback, reason: evaluation.reason };
+    }
+    if (!breach) return { planId: id, evaluations };
+    const rolled = await this.rollBackOnBreach(id, plan.version, breach, requestId);
+    return rolled.status === 'rolled-back' ? { planId: id, evaluations, rolledBack: { plan: rolled.plan, revision: rolled.revision, ...breach } } : { planId: id, evaluations };
+  }
+
+  /**
+   * A guardrail's breach, in one transaction with the plan row locked: unless the plan moved on
+   * since it was judged (another version), the flag goes back to the previous milestone (before
+   * the first one: the settings from before the plan) or off, as the guardrail says, and the plan
+   * is paused there. The flag write's audit record carries the breach as its reason. Applied
+   * once, however many workers judged the same data.
+   */
+  async rollBackOnBreach(
+    id: string,
+    version: number,
+    breach: { guardrail: number; rollback: GuardrailRollback; reason: string },
+    requestId: string | null,
+  ): Promise<{ status: 'rolled-back'; plan: ReleasePlanView; revision: number | null } | { status: 'skipped'; reason: 'missing' | 'not-running' | 'other-version' }> {
+    type Out = { status: 'rolled-back'; plan: ReleasePlanView; revision: number | null } | { status: 'skipped'; reason: 'missing' | 'not-running' | 'other-version' };
+    const w: WriteContext = { principal: SCHEDULER, requestId, reason: `guardrail ${breach.guardrail + 1} of release plan ${id} breached: ${breach.reason}` };
+    const old: { job?: { milestone: number; version: number } } = {};
+    const out = await this.changes.write<Out>(w, async (tx) => {
+      const plan = await tx.releasePlans.findById(id, true);
+      const skip = !plan ? 'missing' : plan.status !== 'running' ? 'not-running' : plan.version !== version ? 'other-version' : null;
+      if (skip) return { result: { status: 'skipped', reason: skip }, audit: null };
+      const l = await this.loadRow(tx, plan!);
+      const from = l.plan.currentMilestone;
+      old.job = { milestone: from + 1, version: l.plan.version };
+      const current = settingsOf((await tx.flags.findSettings(l.flag.id, l.env.id, true))!);
+      const to = breach.rollback === 'off' ? -1 : from - 1;
+      const target =
+        breach.rollback === 'off' ? { ...current, on: false } : to >= 0 ? { ...current, on: true, defaultServe: serveFor(l.milestones[to], l.plan, current.defaultServe) } : l.plan.settingsBefore!;
+      const written = await this.flags.putSettingsIn(tx, w, l.project.key, l.flag.key, l.env.key, undefined, target);
+      const gate = to >= 0 ? l.milestones[to] : undefined;
+      Object.assign(l.plan, { status: 'paused', currentMilestone: to, nextTransitionAt: null, remainingBakeMs: gate && !gate.manual ? gate.bakeSeconds! * 1000 : null, version: l.plan.version + 1 });
+      const o = await this.withFlagChange(tx, w, l, written, 'rolled-back-by-guardrail', from);
+      return {
+        ...o,
+        result: { status: 'rolled-back', plan: o.result, revision: null },
+        withRevisions: (revs) => ({ status: 'rolled-back', plan: o.withRevisions!(revs), revision: revs.get(l.env.id) ?? null }),
+      };
+    });
+    if (old.job && out.status === 'rolled-back') await this.dequeue(id, old.job);
+    return out;
+  }
+
   /** Every timed transition of running plans (the worker's sweep), a page at a time. */
   async timedTransitions(limit: number, after?: { nextTransitionAt: Date; id: string }): Promise<ReleasePlanTransitionRef[]> {
     const rows = await this.store.read.releasePlans.listTimed(limit, after);
@@ -334,6 +425,8 @@ export class ReleasePlans {
       currentMilestone: index,
       nextTransitionAt: last || m.manual ? null : new Date(this.now().getTime() + m.bakeSeconds! * 1000),
       remainingBakeMs: null,
+      // Each milestone is judged on its own traffic: assignments are stable within it.
+      observeSince: this.now(),
       version: plan.version + 1,
     });
     return this.withFlagChange(tx, w, l, written, action, from);
@@ -396,6 +489,7 @@ export class ReleasePlans {
   private async view(r: Repositories, plan: ReleasePlanEntity, project: ProjectEntity, env: EnvironmentEntity): Promise<ReleasePlanView> {
     const milestones = await r.releasePlans.milestones(plan.id);
     const history = await r.releasePlans.history(plan.id);
+    const guardrails = await r.releasePlans.guardrails(plan.id);
     return {
       id: plan.id,
       project: project.key,
@@ -409,6 +503,8 @@ export class ReleasePlans {
       nextTransitionAt: plan.nextTransitionAt?.toISOString() ?? null,
       remainingBakeMs: plan.remainingBakeMs,
       settingsBefore: plan.settingsBefore,
+      guardrails: guardrails.map(guardrailView),
+      observingSince: plan.observeSince?.toISOString() ?? null,
       version: plan.version,
       createdBy: plan.createdBy,
       reason: plan.reason,

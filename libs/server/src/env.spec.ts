@@ -24,6 +24,20 @@ describe('loadEnv', () => {
     expect(problems).toMatch(/^LOG_LEVEL: must be equal to one of the allowed values/m);
   });
 
+  it('never prints the value of a sensitive variable it refuses', () => {
+    const short = 'hunter2-not-long-enough';
+    let error: unknown;
+    try {
+      loadEnv(spec, { FLAGSTREAM_AUDIT_KEY: short });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as EnvValidationError).problems.join('\n');
+    expect(problems).toMatch(/^FLAGSTREAM_AUDIT_KEY: must NOT have fewer than 32 characters \(.*; got 23 characters\)$/m);
+    expect(problems).not.toContain(short);
+    expect((error as Error).message).not.toContain(short);
+  });
+
   it('requires an audit key in production only', () => {
     expect(auditKeyFrom({ NODE_ENV: 'development' })).toBe(DEV_AUDIT_KEY);
     expect(() => auditKeyFrom({ NODE_ENV: 'production' })).toThrow(/FLAGSTREAM_AUDIT_KEY: is required/);

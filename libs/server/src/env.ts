@@ -13,6 +13,8 @@ export interface EnvVar {
   maximum?: number;
   minLength?: number;
   enum?: readonly string[];
+  /** A secret (a key, a password): an error about it gives its length, never its value. */
+  sensitive?: boolean;
 }
 
 export type EnvSpec = Record<string, EnvVar>;
@@ -48,7 +50,8 @@ export function loadEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = pro
   if (!validate(values)) {
     const problems = (validate.errors ?? []).map((e) => {
       const name = e.instancePath.replace(/^\//, '');
-      return `${name}: ${e.message ?? 'is invalid'} (${spec[name]?.description ?? ''}; got ${JSON.stringify(env[name])})`;
+      const got = spec[name]?.sensitive ? `${String(env[name] ?? '').length} characters` : JSON.stringify(env[name]);
+      return `${name}: ${e.message ?? 'is invalid'} (${spec[name]?.description ?? ''}; got ${got})`;
     });
     throw new EnvValidationError([...new Set(problems)]);
   }
@@ -66,7 +69,7 @@ export const COMMON_ENV = {
 
 /** The admin app's audit key (the only process that writes and verifies the chain). */
 export const AUDIT_ENV = {
-  FLAGSTREAM_AUDIT_KEY: { type: 'string', minLength: 32, description: 'HMAC key of the audit hash chain (32+ characters); required in production' },
+  FLAGSTREAM_AUDIT_KEY: { type: 'string', minLength: 32, sensitive: true, description: 'HMAC key of the audit hash chain (32+ characters); required in production' },
 } as const satisfies EnvSpec;
 
 export const DEV_AUDIT_KEY = 'flagstream-development-audit-key-not-for-production';

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
-import { MAX_BAKE_SECONDS, MAX_MILESTONES } from '@flagstream/changes';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { GUARDRAIL_DEFAULTS, MAX_BAKE_SECONDS, MAX_GUARDRAILS, MAX_GUARDRAIL_WINDOW_SECONDS, MAX_MILESTONES } from '@flagstream/changes';
 import { RELEASE_PLAN_STATUSES, type ReleasePlanStatus } from '@flagstream/persistence';
-import { KEY_PATTERN } from '@flagstream/protocol';
+import { KEY_PATTERN, METRIC_NAME_PATTERN } from '@flagstream/protocol';
 import { PageQuery } from '../common/page.query';
 import { KEY_MESSAGE } from '../projects/project.dto';
 
@@ -37,6 +37,66 @@ export class MilestoneDto {
   manual?: boolean;
 }
 
+const d = GUARDRAIL_DEFAULTS;
+
+/** A guardrail (docs/rollouts.md#guardrails); the domain checks the combinations. */
+export class GuardrailDto {
+  @ApiProperty({ description: 'name of the metric events the SDKs send', example: 'checkout.errors' })
+  @IsString()
+  @Matches(METRIC_NAME_PATTERN, { message: `metric must match ${METRIC_NAME_PATTERN.source}` })
+  metric!: string;
+
+  @ApiPropertyOptional({ enum: ['rate', 'mean'], default: d.statistic, description: 'rate: share of exposed units that sent the metric; mean: the metric total per exposed unit' })
+  @IsOptional()
+  @IsIn(['rate', 'mean'])
+  statistic?: 'rate' | 'mean';
+
+  @ApiPropertyOptional({ enum: ['control', 'absolute'], default: d.comparison, description: 'control: treatment vs units served anything else; absolute: treatment vs threshold' })
+  @IsOptional()
+  @IsIn(['control', 'absolute'])
+  comparison?: 'control' | 'absolute';
+
+  @ApiPropertyOptional({ enum: ['higher', 'lower'], default: d.worseWhen })
+  @IsOptional()
+  @IsIn(['higher', 'lower'])
+  worseWhen?: 'higher' | 'lower';
+
+  @ApiPropertyOptional({ description: 'with comparison "absolute": the rate (0..1) or mean past which it is a breach', example: 0.02 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  threshold?: number;
+
+  @ApiPropertyOptional({ default: d.maxRelativeChange, description: 'with comparison "control": relative worsening tolerated (0.1 = 10%)' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  maxRelativeChange?: number;
+
+  @ApiPropertyOptional({ default: d.alpha, description: 'with comparison "control": one-sided significance level' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  alpha?: number;
+
+  @ApiPropertyOptional({ default: d.windowSeconds, description: `seconds of events looked at (10 to ${MAX_GUARDRAIL_WINDOW_SECONDS})` })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(MAX_GUARDRAIL_WINDOW_SECONDS)
+  windowSeconds?: number;
+
+  @ApiPropertyOptional({ default: d.minSampleSize, description: 'units each compared group needs before a verdict' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  minSampleSize?: number;
+
+  @ApiPropertyOptional({ enum: ['previous-milestone', 'off'], default: d.rollback, description: 'where a breach sends the flag' })
+  @IsOptional()
+  @IsIn(['previous-milestone', 'off'])
+  rollback?: 'previous-milestone' | 'off';
+}
+
 export class CreateReleasePlanDto {
   @ApiProperty({ example: 'production' })
   @IsString()
@@ -67,6 +127,14 @@ export class CreateReleasePlanDto {
   @ValidateNested({ each: true })
   @Type(() => MilestoneDto)
   milestones!: MilestoneDto[];
+
+  @ApiPropertyOptional({ type: [GuardrailDto], description: `up to ${MAX_GUARDRAILS} metrics that roll the plan back by themselves` })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_GUARDRAILS)
+  @ValidateNested({ each: true })
+  @Type(() => GuardrailDto)
+  guardrails?: GuardrailDto[];
 
   @ApiPropertyOptional({ description: 'why (defaults to the X-Flagstream-Reason header)' })
   @IsOptional()

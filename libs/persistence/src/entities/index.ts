@@ -26,7 +26,7 @@ import { ProjectEntity } from './project.entity';
 import { SdkKeyEntity } from './sdk-key.entity';
 import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
-import { ReleasePlanEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
+import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
 export const ENTITIES = [
   ProjectEntity,
@@ -45,4 +45,5 @@ export const ENTITIES = [
   ReleasePlanEntity,
   ReleasePlanMilestoneEntity,
   ReleasePlanTransitionEntity,
+  ReleasePlanGuardrailEntity,
 ];

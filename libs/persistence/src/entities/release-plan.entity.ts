@@ -32,6 +32,8 @@ export class ReleasePlanEntity {
   /** While paused: what was left of the bake time. */
   @Column({ name: 'remaining_bake_ms', type: 'integer', nullable: true }) remainingBakeMs!: number | null;
   @Column({ type: 'integer', default: 1 }) version!: number;
+  /** When the current observation period began (last milestone applied, or resume): guardrails judge data from then on. */
+  @Column({ name: 'observe_since', type: 'timestamptz', nullable: true }) observeSince!: Date | null;
   @Column({ name: 'created_by', type: 'jsonb' }) createdBy!: AuditActor;
   @Column({ type: 'text', nullable: true }) reason!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
@@ -61,4 +63,30 @@ export class ReleasePlanTransitionEntity {
   @Column({ type: 'jsonb' }) actor!: AuditActor;
   @Column({ type: 'bigint', nullable: true, transformer: bigintTransformer }) revision!: number | null;
   @CreateDateColumn({ name: 'occurred_at', type: 'timestamptz' }) occurredAt!: Date;
+}
+
+export type GuardrailStatistic = 'rate' | 'mean';
+export type GuardrailComparison = 'control' | 'absolute';
+export type GuardrailRollback = 'previous-milestone' | 'off';
+
+/**
+ * A metric a running plan is watched on. `last_evaluation` holds the worker's last verdict
+ * (a JSON document shaped by libs/changes), so status pages need no recomputation.
+ */
+@Entity({ name: 'release_plan_guardrails' })
+export class ReleasePlanGuardrailEntity {
+  @PrimaryColumn({ name: 'plan_id', type: 'uuid' }) planId!: string;
+  @PrimaryColumn({ type: 'integer' }) position!: number;
+  @Column({ type: 'text' }) metric!: string;
+  @Column({ type: 'text' }) statistic!: GuardrailStatistic;
+  @Column({ type: 'text' }) comparison!: GuardrailComparison;
+  @Column({ name: 'worse_when', type: 'text' }) worseWhen!: 'higher' | 'lower';
+  @Column({ type: 'double precision', nullable: true }) threshold!: number | null;
+  @Column({ name: 'max_relative_change', type: 'double precision', nullable: true }) maxRelativeChange!: number | null;
+  @Column({ type: 'double precision' }) alpha!: number;
+  @Column({ name: 'window_seconds', type: 'integer' }) windowSeconds!: number;
+  @Column({ name: 'min_sample_size', type: 'integer' }) minSampleSize!: number;
+  @Column({ type: 'text' }) rollback!: GuardrailRollback;
+  @Column({ name: 'last_evaluation', type: 'jsonb', nullable: true }) lastEvaluation!: Record<string, unknown> | null;
+  @Column({ name: 'last_evaluated_at', type: 'timestamptz', nullable: true }) lastEvaluatedAt!: Date | null;
 }

@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { ValidationError } from '@flagstream/errors';
-import { ReleasePlanEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity, type ReleasePlanStatus } from '../entities';
+import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity, type ReleasePlanStatus } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../page';
 import { insertOrConflict } from '../pg-errors';
 
 export type NewReleasePlan = Pick<ReleasePlanEntity, 'projectId' | 'environmentId' | 'flagId' | 'flagKey' | 'controlVariation' | 'treatmentVariation' | 'createdBy' | 'reason'>;
 export type NewReleasePlanMilestone = Omit<ReleasePlanMilestoneEntity, 'planId'>;
+export type NewReleasePlanGuardrail = Omit<ReleasePlanGuardrailEntity, 'planId' | 'lastEvaluation' | 'lastEvaluatedAt'>;
 export type NewReleasePlanTransition = Omit<ReleasePlanTransitionEntity, 'seq' | 'occurredAt'>;
 
 export interface ReleasePlanFilter {
@@ -26,13 +27,38 @@ const ACTIVE = "('draft', 'running', 'paused')";
 export class ReleasePlanRepository {
   constructor(private readonly em: EntityManager) {}
 
-  /** Inserts a draft plan and its milestones; a second active plan of the flag there is a 409. */
-  async insert(values: NewReleasePlan, milestones: readonly NewReleasePlanMilestone[]): Promise<ReleasePlanEntity> {
+  /** Inserts a draft plan, its milestones and guardrails; a second active plan of the flag there is a 409. */
+  async insert(values: NewReleasePlan, milestones: readonly NewReleasePlanMilestone[], guardrails: readonly NewReleasePlanGuardrail[] = []): Promise<ReleasePlanEntity> {
     const plan = await insertOrConflict('an active release plan of this flag in this environment', () =>
-      this.em.getRepository(ReleasePlanEntity).save(this.em.create(ReleasePlanEntity, { ...values, status: 'draft', currentMilestone: -1, version: 1, settingsBefore: null, nextTransitionAt: null, remainingBakeMs: null })),
+      this.em
+        .getRepository(ReleasePlanEntity)
+        .save(this.em.create(ReleasePlanEntity, { ...values, status: 'draft', currentMilestone: -1, version: 1, settingsBefore: null, nextTransitionAt: null, remainingBakeMs: null, observeSince: null })),
     );
     await this.em.getRepository(ReleasePlanMilestoneEntity).insert(milestones.map((m) => ({ ...m, planId: plan.id })));
+    if (guardrails.length) await this.em.getRepository(ReleasePlanGuardrailEntity).insert(guardrails.map((g) => ({ ...g, planId: plan.id, lastEvaluation: null, lastEvaluatedAt: null })));
     return plan;
+  }
+
+  guardrails(planId: string): Promise<ReleasePlanGuardrailEntity[]> {
+    return this.em.getRepository(ReleasePlanGuardrailEntity).find({ where: { planId }, order: { position: 'ASC' } });
+  }
+
+  /** Stores the worker's last verdict on a guardrail (not versioned: the latest evaluation wins). */
+  async saveEvaluation(planId: string, position: number, evaluation: Record<string, unknown>, at: Date): Promise<void> {
+    await this.em.query('UPDATE release_plan_guardrails SET last_evaluation = $3::jsonb, last_evaluated_at = $4 WHERE plan_id = $1 AND position = $2', [planId, position, JSON.stringify(evaluation), at.toISOString()]);
+  }
+
+  /** Running plans that have guardrails, by id, a page at a time (the worker's evaluation pass). */
+  listGuarded(limit: number, afterId?: string): Promise<ReleasePlanEntity[]> {
+    const qb = this.em
+      .getRepository(ReleasePlanEntity)
+      .createQueryBuilder('p')
+      .where("p.status = 'running'")
+      .andWhere('EXISTS (SELECT 1 FROM release_plan_guardrails g WHERE g.plan_id = p.id)')
+      .orderBy('p.id', 'ASC')
+      .limit(limit);
+    if (afterId) qb.andWhere('p.id > :afterId', { afterId });
+    return qb.getMany();
   }
 
   save(plan: ReleasePlanEntity): Promise<ReleasePlanEntity> {

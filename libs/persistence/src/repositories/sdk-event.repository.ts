@@ -18,6 +18,35 @@ export type NewSdkEvent =
   | (NewSdkEventBase & { kind: 'exposure'; flag: string; variation: string })
   | (NewSdkEventBase & { kind: 'metric'; name: string; value: number });
 
+/** What a guardrail compares: exposures of one flag, split by variation, and one metric's events. */
+export interface ExposureSampleQuery {
+  environmentId: string;
+  flag: string;
+  /** Units exposed to it form the treatment group; units exposed only to others form the control group. */
+  treatment: string;
+  metric: string;
+  /** Events at or after this time and at or before `until` count. */
+  since: Date;
+  until: Date;
+}
+
+/** One group's totals: units, units that sent the metric at least once, and the per-unit sums. */
+export interface GroupTotals {
+  units: number;
+  unitsWithEvents: number;
+  /** Sum over units of each unit's metric total (units without events add 0). */
+  sum: number;
+  /** Sum over units of the square of each unit's metric total. */
+  sumOfSquares: number;
+}
+
+export interface ExposureSample {
+  treatment: GroupTotals;
+  control: GroupTotals;
+  /** Units exposed to both the treatment and another variation in the period: left out of both groups. */
+  mixedUnits: number;
+}
+
 /** SQLSTATE classes meaning "this data will never be accepted": data exceptions and constraint violations. */
 const PERMANENT_SQLSTATE = /^(22|23)/;
 
@@ -80,6 +109,45 @@ export class SdkEventRepository {
   async ensurePartitions(from: Date, days: number): Promise<number> {
     const rows: Array<{ created: number }> = await this.em.query('SELECT sdk_events_ensure_partitions($1::date, $2::integer) AS created', [utcDay(from), days]);
     return rows[0].created;
+  }
+
+  /**
+   * Per group totals for a guardrail, computed in Postgres: each unit's first exposure to the flag
+   * in the period decides from when its metric events count; units that saw the treatment and
+   * another variation are counted apart (`mixedUnits`). Two index range scans and a hash join.
+   */
+  async exposureSample(q: ExposureSampleQuery): Promise<ExposureSample> {
+    const rows: Array<{ grp: 'treatment' | 'control' | 'mixed'; units: string; with_events: string; sum: number | null; sum_sq: number | null }> = await this.em.query(
+      `WITH units AS (
+         SELECT context_key, min(occurred_at) AS first_at,
+                bool_or(variation = $3) AS saw_treatment, bool_or(variation <> $3) AS saw_other
+         FROM sdk_events
+         WHERE environment_id = $1 AND kind = 'exposure' AND flag_key = $2 AND occurred_at >= $5 AND occurred_at <= $6
+         GROUP BY context_key
+       ), metric AS (
+         SELECT context_key, occurred_at, metric_value
+         FROM sdk_events
+         WHERE environment_id = $1 AND metric_name = $4 AND occurred_at >= $5 AND occurred_at <= $6
+       ), per_unit AS (
+         SELECT u.context_key, u.saw_treatment, u.saw_other, count(m.context_key) AS events, coalesce(sum(m.metric_value), 0) AS total
+         FROM units u LEFT JOIN metric m ON m.context_key = u.context_key AND m.occurred_at >= u.first_at
+         GROUP BY u.context_key, u.saw_treatment, u.saw_other
+       )
+       SELECT CASE WHEN saw_treatment AND saw_other THEN 'mixed' WHEN saw_treatment THEN 'treatment' ELSE 'control' END AS grp,
+              count(*) AS units, count(*) FILTER (WHERE events > 0) AS with_events, sum(total) AS sum, sum(total * total) AS sum_sq
+       FROM per_unit GROUP BY 1`,
+      [q.environmentId, q.flag, q.treatment, q.metric, q.since.toISOString(), q.until.toISOString()],
+    );
+    const empty = (): GroupTotals => ({ units: 0, unitsWithEvents: 0, sum: 0, sumOfSquares: 0 });
+    const out: ExposureSample = { treatment: empty(), control: empty(), mixedUnits: 0 };
+    for (const r of rows) {
+      if (r.grp === 'mixed') {
+        out.mixedUnits = Number(r.units);
+        continue;
+      }
+      out[r.grp] = { units: Number(r.units), unitsWithEvents: Number(r.with_events), sum: Number(r.sum ?? 0), sumOfSquares: Number(r.sum_sq ?? 0) };
+    }
+    return out;
   }
 
   /** Drops the daily partitions of days before the UTC day of `day` (retention); returns their names. */
