@@ -183,6 +183,37 @@ const MATRIX: Row[] = [
   ['DELETE', '/api/v1/projects/{project}/environments/{env}/sdk-keys/{id}',                'A:production', 403,   204,   204,  204,    204],
   ['DELETE', '/api/v1/projects/{project}/environments/{env}/sdk-keys/{id}',                'B',            403,   204,   204,  403,    403],
 
+  // Secrets: metadata needs viewer; writes need editor, and owner in the protected production.
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets',                      'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets',                      'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets',                      'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A',            403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'B',            403,   200,   200,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A',            403,   200,   200,  200,    200],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A:production', 403,   403,   200,  403,    200],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'B',            403,   200,   200,  403,    403],
+  // POST carries the custom actions (`…/secrets/{path}:reveal`, `:rollback`, `:restore`, `:destroy`);
+  // these rows measure `:reveal`, which the route lets every viewer reach. Beyond the route the read
+  // policy decides (deny by default: 403 plus a `secret.reveal_denied` audit event, the one refusal
+  // that writes an event, so it is no cell here: test/secrets.e2e-spec.ts covers it). The fixtures
+  // grant every role every path in every environment, so each refusal below is the guard's (a token
+  // of the other project), which writes nothing, and each allowed reveal writes exactly one event
+  // (`secret.revealed`).
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A',            200,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'A:production', 200,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secrets/{path}',               'B',            200,   200,   200,  403,    403],
+  // A read grant is a way to read: changing grants needs an owner.
+  ['GET',    '/api/v1/projects/{project}/secret-policies',                                 'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/secret-policies',                                 'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/secret-policies',                                 'A',            403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/secret-policies',                                 'B',            403,   403,   201,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/secret-policies/{id}',                            'A',            403,   403,   204,  403,    204],
+  ['DELETE', '/api/v1/projects/{project}/secret-policies/{id}',                            'B',            403,   403,   204,  403,    403],
+
   ['GET',    '/api/v1/tokens',                                                             '-',            403,   403,   200,  403,    403],
   ['POST',   '/api/v1/tokens',                                                             '-',            403,   403,   201,  403,    403],
   ['DELETE', '/api/v1/tokens/{id}',                                                        '-',            403,   403,   204,  403,    403],
@@ -198,6 +229,8 @@ const MATRIX: Row[] = [
 ];
 
 const AUTHED_CALLERS: AuthedCaller[] = ['viewer', 'editor', 'owner', 'editorA', 'ownerA'];
+/** The name each caller's token has (test/support/admin-harness.ts, and the first start's owner), as audited. */
+const TOKEN_NAMES: Record<AuthedCaller, string> = { viewer: 'viewer', editor: 'editor', owner: 'owner (first start)', editorA: `editor@${PROJECT_A}`, ownerA: `owner@${PROJECT_A}` };
 /** Callers that are not an admin token at all: always 401, whatever the route. */
 const UNAUTHENTICATED_CALLERS = ['no Authorization header', 'malformed header (Basic)', 'unknown token', 'revoked token', 'server SDK key', 'client SDK key'] as const;
 type UnauthenticatedCaller = (typeof UNAUTHENTICATED_CALLERS)[number];
@@ -205,6 +238,8 @@ type UnauthenticatedCaller = (typeof UNAUTHENTICATED_CALLERS)[number];
 /** One request, fully resolved: path parameters filled in, a body that would succeed if allowed. */
 interface Call {
   params: Record<string, string>;
+  /** A custom method after the path (`reveal` makes `…/secrets/payments/stripe/api-key:reveal`). */
+  action?: string;
   /** Query string (without `?`). */
   query?: string;
   body?: unknown;
@@ -222,6 +257,17 @@ describe('admin API authorization matrix', () => {
   const fixtureScheduleIds = new Map<string, string>();
   /** The one failed job of the alerts queue; allowed retries and removals get failed guardrail jobs of their own. */
   const FIXTURE_JOB = 'fixture-alert';
+  /**
+   * The secret every environment of both projects holds (version 1, its value below), for reads and
+   * reveals and for refused deletes to aim at. Puts rotate `ROTATING_SECRET`; deletes get their own.
+   */
+  const FIXTURE_SECRET = 'payments/stripe/api-key';
+  const ROTATING_SECRET = 'fixture/rotating';
+  const fixtureSecretValue = (t: { project?: string; env?: string }) => `sk_fixture_${t.project}_${t.env}`;
+  /** Per project: the grant letting every role reveal every secret, so reveal rows measure the route alone. */
+  const fixtureGrantIds = new Map<string, string>();
+  /** Per project: a grant that refused deletes aim at (the grant above stays out of harm's way). */
+  const fixturePolicyIds = new Map<string, string>();
   let serial = 0;
   const unique = (prefix: string) => `${prefix}-${++serial}`;
 
@@ -290,6 +336,18 @@ describe('admin API authorization matrix', () => {
     if (state !== 'draft') await expectStatus(await owner().post(`/api/v1/projects/${project}/release-plans/${id}/start`), 200);
     if (state === 'paused') await expectStatus(await owner().post(`/api/v1/projects/${project}/release-plans/${id}/pause`), 200);
     return id;
+  }
+
+  /** The secrets of a target's environment; a secret's slash path goes after it as is. */
+  const secretsOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/secrets`;
+
+  async function putSecret(project: string, env: string, path: string, value: string): Promise<Response> {
+    return expectStatus(await owner().put(`${secretsOf({ project, env })}/${path}`, { value }), 200);
+  }
+
+  async function newPolicy(project: string, role: 'viewer' | 'editor' | 'owner', paths: string[]): Promise<string> {
+    const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/secret-policies`, { subject: { type: 'role', role }, paths, environments: '*' }), 201);
+    return res.body.id as string;
   }
 
   async function auditCount(): Promise<number> {
@@ -642,6 +700,100 @@ describe('admin API authorization matrix', () => {
         },
       };
     },
+    'GET /api/v1/projects/{project}/environments/{env}/secrets': async (t) => ({
+      params: {},
+      query: 'prefix=payments',
+      check: (res) =>
+        // Exactly these fields: a listing never carries a value.
+        expect(res.body.items).toEqual([
+          {
+            path: FIXTURE_SECRET,
+            environment: t.env,
+            definedIn: t.env,
+            inherited: false,
+            currentVersion: 1,
+            createdBy: expect.any(Object),
+            createdAt: expect.any(String),
+            updatedAt: expect.any(String),
+          },
+        ]),
+    }),
+    'GET /api/v1/projects/{project}/environments/{env}/secrets/{path}': async (t) => ({
+      params: { path: FIXTURE_SECRET },
+      check: (res) => {
+        expect(res.body).toMatchObject({ path: FIXTURE_SECRET, environment: t.env, definedIn: t.env, inherited: false, currentVersion: 1, deleted: false });
+        expect(res.body.versions).toEqual([expect.objectContaining({ version: 1, kekVersion: 1, destroyed: false })]);
+        expect(JSON.stringify(res.body)).not.toContain(fixtureSecretValue(t));
+      },
+    }),
+    'PUT /api/v1/projects/{project}/environments/{env}/secrets/{path}': async (t) => {
+      const before = await expectStatus(await owner().get(`${secretsOf(t)}/${ROTATING_SECRET}`), 200);
+      const version = (before.body.currentVersion as number) + 1;
+      const value = `sk_${unique('rotated')}`;
+      return {
+        params: { path: ROTATING_SECRET },
+        body: { value },
+        check: async (res) => {
+          expect(res.body).toMatchObject({ path: ROTATING_SECRET, environment: t.env, currentVersion: version, deleted: false });
+          expect(res.body.versions).toHaveLength(version);
+          expect(JSON.stringify(res.body)).not.toContain(value);
+          const revealed = await expectStatus(await owner().post(`${secretsOf(t)}/${ROTATING_SECRET}:reveal`, {}), 200);
+          expect(revealed.body).toMatchObject({ version, value });
+        },
+      };
+    },
+    'DELETE /api/v1/projects/{project}/environments/{env}/secrets/{path}': async (t, allowed) => {
+      // Deleting twice is a 409, so each allowed delete gets a secret of its own.
+      const path = allowed ? `doomed/${unique('secret')}` : FIXTURE_SECRET;
+      if (allowed) await putSecret(t.project!, t.env!, path, 'sk_doomed');
+      return {
+        params: { path },
+        check: async (res) => {
+          expect(res.body).toMatchObject({ path, environment: t.env, currentVersion: 1, deleted: true, deletedAt: expect.any(String) });
+          expect((await expectStatus(await owner().get(`${secretsOf(t)}?prefix=${path}`), 200)).body.items).toEqual([]);
+        },
+      };
+    },
+    'POST /api/v1/projects/{project}/environments/{env}/secrets/{path}': async (t) => ({
+      params: { path: FIXTURE_SECRET },
+      action: 'reveal',
+      body: {},
+      check: async (res, caller) => {
+        expect(res.body).toEqual({ path: FIXTURE_SECRET, environment: t.env, definedIn: t.env, version: 1, value: fixtureSecretValue(t) });
+        // The one event the reveal wrote: who read which path through which grant, never the value.
+        const [event] = await h.db.query<{ action: string; actor_name: string; after: { path: string; version: number; policy: string }; payload: string }>(
+          'SELECT action, actor_name, after, row_to_json(a)::text AS payload FROM audit_events a ORDER BY seq DESC LIMIT 1',
+        );
+        expect(event).toMatchObject({ action: 'secret.revealed', after: { path: FIXTURE_SECRET, version: 1, policy: fixtureGrantIds.get(t.project!) } });
+        expect(event.actor_name).toBe(TOKEN_NAMES[caller]);
+        expect(event.payload).not.toContain(fixtureSecretValue(t));
+      },
+    }),
+    'GET /api/v1/projects/{project}/secret-policies': async (t) => ({
+      params: {},
+      check: (res) => {
+        const ids = (res.body.items as Array<{ id: string }>).map((p) => p.id);
+        expect(ids).toEqual(expect.arrayContaining([fixtureGrantIds.get(t.project!), fixturePolicyIds.get(t.project!)]));
+      },
+    }),
+    'POST /api/v1/projects/{project}/secret-policies': async (t) => {
+      const description = unique('grant');
+      return {
+        params: {},
+        body: { subject: { type: 'role', role: 'viewer' }, paths: ['x/**'], environments: '*', description },
+        check: (res) => expect(res.body).toMatchObject({ id: expect.any(String), project: t.project, subject: { type: 'role', role: 'viewer' }, paths: ['x/**'], environments: '*', description }),
+      };
+    },
+    'DELETE /api/v1/projects/{project}/secret-policies/{id}': async (t, allowed) => {
+      const id = allowed ? await newPolicy(t.project!, 'owner', ['doomed/**']) : fixturePolicyIds.get(t.project!)!;
+      return {
+        params: { id },
+        check: async () => {
+          const list = await expectStatus(await owner().get(`/api/v1/projects/${t.project}/secret-policies`), 200);
+          expect((list.body.items as Array<{ id: string }>).map((p) => p.id)).not.toContain(id);
+        },
+      };
+    },
     'GET /api/v1/tokens': async () => ({
       params: {},
       check: (res) => expect((res.body.items as Array<{ id: string }>).map((t) => t.id)).toContain(fixtureTokenId),
@@ -716,7 +868,8 @@ describe('admin API authorization matrix', () => {
     return template.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = params[name] || (name === 'project' ? t.project : name === 'env' ? t.env : undefined);
       if (!value) throw new Error(`no value for {${name}} in ${template}`);
-      return encodeURIComponent(value);
+      // `{path}` is a secret's slash path: …/secrets/payments/stripe/api-key, as clients send it.
+      return name === 'path' ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value);
     });
   }
 
@@ -726,7 +879,7 @@ describe('admin API authorization matrix', () => {
     if (!route) throw new Error(`no call defined for ${method} ${template}`);
     const call = await route(t, allowed);
     const server = h.api().raw();
-    const path = pathOf(template, t, call.params) + (call.query ? `?${call.query}` : '');
+    const path = pathOf(template, t, call.params) + (call.action ? `:${call.action}` : '') + (call.query ? `?${call.query}` : '');
     let req = server[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](path);
     if (authorization !== undefined) req = req.set('Authorization', authorization);
     for (const [name, value] of Object.entries(call.headers ?? {})) req = req.set(name, value);
@@ -752,6 +905,12 @@ describe('admin API authorization matrix', () => {
       await expectStatus(await owner().post(`/api/v1/projects/${project}/configs`, { key: 'fixture.config', schema: { type: 'integer' }, default: 1 }), 201);
       for (const env of ['staging', 'production']) fixtureSdkKeyIds.set(`${project}/${env}`, await newSdkKey(project, env));
       for (const env of ['staging', 'production']) fixtureScheduleIds.set(`${project}/${env}`, await newSchedule(project, env));
+      fixtureGrantIds.set(project, await newPolicy(project, 'viewer', ['**']));
+      fixturePolicyIds.set(project, await newPolicy(project, 'owner', ['fixture/**']));
+      for (const env of ['staging', 'production']) {
+        await putSecret(project, env, FIXTURE_SECRET, fixtureSecretValue({ project, env }));
+        await putSecret(project, env, ROTATING_SECRET, 'sk_rotating');
+      }
     }
     await failJob(h, ALERTS_QUEUE, FIXTURE_JOB, { reason: 'fixture failure' });
     const bearer = (secret: string) => `Bearer ${secret}`;

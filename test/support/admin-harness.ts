@@ -2,11 +2,12 @@ import type { INestApplication } from '@nestjs/common';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
 import { bullPrefix } from '@flagstream/changes';
 import { OutboxDrain, Store } from '@flagstream/persistence';
-import { createLogger, createMetricsRegistry, createRedis } from '@flagstream/server';
+import { generateKeyring, LocalKekProvider } from '@flagstream/crypto';
+import { createLogger, createMetricsRegistry, createRedis, secretCipher } from '@flagstream/server';
 import { TEST_REDIS_URL, createTestDatabase, uniqueId, type TestDatabase } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { firstStart } from '../../apps/admin/src/bootstrap/first-start';
@@ -27,6 +28,8 @@ export interface AdminHarness {
   jobQueues: JobQueues | null;
   ownerToken: string;
   logger: Logger;
+  /** The KEK keyring of secrets (the gateway harness serves secrets with it too). */
+  keyring: string;
   /** supertest against the running app, with `token` as the bearer (if given). */
   api(token?: string): ApiClient;
   close(): Promise<void>;
@@ -52,6 +55,10 @@ export interface AdminHarnessOptions {
   redisUrl?: string;
   /** false: start without the worker's queues, as an admin that cannot reach them (the jobs routes answer 503). */
   jobQueues?: boolean;
+  /** Where the admin's logs go (default: stdout at TEST_LOG_LEVEL, silent unless set). */
+  logDestination?: { level: string; stream: DestinationStream };
+  /** The keyring of secrets (default: a fresh one per harness). */
+  keyring?: string;
 }
 
 /**
@@ -71,7 +78,11 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
     pollIntervalMs: 100,
   });
   relay.start();
-  const logger = createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = options.logDestination
+    ? createLogger('admin-test', options.logDestination.level, options.logDestination.stream)
+    : createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const keyring = options.keyring ?? generateKeyring();
+  const kek = LocalKekProvider.fromEnvValue(keyring);
   // Tests that stop their own Redis see connection errors here: logged, not printed by BullMQ.
   const jobQueues = options.jobQueues === false ? null : openJobQueues(redis, prefix, (err) => logger.debug({ err }, 'job queue connection error'));
   const app = await createAdminApp(
@@ -79,6 +90,7 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
       store,
       relay,
       jobQueues: jobQueues ?? undefined,
+      secretCipher: secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
       propagation: new PropagationReader(redis, prefix),
       platform: {
         logger,
@@ -106,6 +118,7 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
     jobQueues,
     ownerToken,
     logger,
+    keyring,
     api: (token?: string) => makeClient(app, token),
     async close() {
       await app.close();

@@ -1,11 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { ChangeWriter, Secrets } from '@flagstream/changes';
+import { LocalKekProvider } from '@flagstream/crypto';
 import { Store } from '@flagstream/persistence';
-import { createLogger, createMetricsRegistry } from '@flagstream/server';
+import { createLogger, createMetricsRegistry, secretCipher } from '@flagstream/server';
 import { TEST_REDIS_URL } from '@flagstream/testing';
 import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { GatewayRuntime, type GatewayConfig } from '../../apps/gateway/src/gateway.runtime';
-import type { AdminHarness } from './admin-harness';
+import { TEST_AUDIT_KEY, type AdminHarness } from './admin-harness';
 
 export interface GatewayHarness {
   url: string;
@@ -36,7 +38,10 @@ export function testGatewayConfig(keyPrefix: string, overrides: Partial<GatewayC
 
 /** Boots the real gateway module on an ephemeral port, on the admin harness's database and Redis prefix. */
 export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}, options: { port?: number } = {}): Promise<GatewayHarness> {
-  const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4 });
+  // With the audit key and the admin's keyring: this gateway serves secrets (and audits each read).
+  const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4, auditKey: TEST_AUDIT_KEY });
+  const cipher = secretCipher(LocalKekProvider.fromEnvValue(admin.keyring), 1, { countUse: (v) => store.read.secrets.countKekUse(v) });
+  const secrets = new Secrets(store, new ChangeWriter(store, { kick: () => undefined }), cipher);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   const blockingRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const logger = createLogger('gateway-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -48,6 +53,7 @@ export async function startGateway(admin: AdminHarness, overrides: Partial<Gatew
     logger,
     registry,
     config: testGatewayConfig(admin.prefix, overrides),
+    secrets,
   });
   runtime.start();
   const app = await createGatewayApp(runtime, { logger, registry, checks: [{ name: 'postgres', check: () => store.ping() }] });

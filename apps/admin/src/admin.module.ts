@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
 import type { ReleasePlanQueuePort, ScheduledChangeQueuePort } from '@flagstream/changes';
+import type { EnvelopeCipher } from '@flagstream/crypto';
 import type { Store } from '@flagstream/persistence';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import { AuditController } from './audit/audit.controller';
@@ -31,6 +32,10 @@ import { PROPAGATION } from './propagation/propagation.tokens';
 import { ScheduledChangeController } from './scheduling/scheduled-change.controller';
 import { ScheduledChangeService } from './scheduling/scheduled-change.service';
 import { SCHEDULE_QUEUE } from './scheduling/scheduling.tokens';
+import { SecretPolicyController } from './secrets/secret-policy.controller';
+import { SecretController } from './secrets/secret.controller';
+import { SecretService } from './secrets/secret.service';
+import { SECRET_CIPHER } from './secrets/secret.tokens';
 import { SdkKeyController } from './sdk-keys/sdk-key.controller';
 import { SegmentController } from './segments/segment.controller';
 import { TokenController } from './tokens/token.controller';
@@ -47,6 +52,8 @@ export interface AdminDeps {
   scheduleQueue?: ScheduledChangeQueuePort;
   /** Where release plan transitions get their jobs; without it the worker's sweep enqueues them. */
   planQueue?: ReleasePlanQueuePort;
+  /** Encrypts and decrypts secrets (the KEK's envelope cipher); without it the secret routes answer 409. */
+  secretCipher?: EnvelopeCipher;
   /**
    * Handles on the worker's queues, for the failed-jobs routes (`openJobQueues`). Without them
    * those routes answer 503.
@@ -60,13 +67,14 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, JobController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, JobController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
         { provide: PROPAGATION, useValue: deps.propagation },
         { provide: SCHEDULE_QUEUE, useValue: deps.scheduleQueue ?? null },
         { provide: RELEASE_PLAN_QUEUE, useValue: deps.planQueue ?? null },
+        { provide: SECRET_CIPHER, useValue: deps.secretCipher ?? null },
         { provide: JOB_QUEUES, useValue: deps.jobQueues ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
@@ -76,6 +84,7 @@ export class AdminModule {
         ConfigExplainer,
         ScheduledChangeService,
         ReleasePlanService,
+        SecretService,
         JobService,
       ],
     };

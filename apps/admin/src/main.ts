@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
 import { ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
 import { OutboxDrain, Store, ensureDatabase, migrate } from '@flagstream/persistence';
-import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { auditKeyFrom, kekProviderFrom, secretCipher, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { createAdminApp } from './admin.app';
 import { ADMIN_ENV } from './admin.env';
 import { firstStart, type FirstStartResult } from './bootstrap/first-start';
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   const env = loadEnv(ADMIN_ENV);
   const auditKey = auditKeyFrom(env);
   const logger = createLogger('admin', env.LOG_LEVEL);
+  // Refuses to start in production without a key-encryption key (never prints key material).
+  const kek = await kekProviderFrom(env);
+  if (kek.development) logger.warn('secrets use the public development key-encryption key: set FLAGSTREAM_KEK (docs/secrets.md) before storing real secrets');
   const publicUrl = env.ADMIN_PUBLIC_URL ?? `http://localhost:${env.ADMIN_PORT}`;
 
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
@@ -56,6 +59,10 @@ async function main(): Promise<void> {
       scheduleQueue,
       planQueue,
       jobQueues,
+      secretCipher: secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, {
+        countUse: (v) => store.read.secrets.countKekUse(v),
+        onShouldRotate: (v, uses) => logger.warn({ kekVersion: v, uses }, 'this key-encryption key has used half its nonce budget: rotate it (docs/secrets.md)'),
+      }),
       propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,

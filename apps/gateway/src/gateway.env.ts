@@ -1,7 +1,10 @@
-import { COMMON_ENV, type EnvSpec } from '@flagstream/server';
+import { AUDIT_ENV, COMMON_ENV, KEK_ENV, type EnvSpec } from '@flagstream/server';
 
 export const GATEWAY_ENV = {
   ...COMMON_ENV,
+  // Optional: with both, the gateway serves GET /sdk/v1/secrets (decrypting, and auditing each read).
+  ...AUDIT_ENV,
+  ...KEK_ENV,
   GATEWAY_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4001, description: 'port of the gateway' },
   GATEWAY_HOST: { type: 'string', default: '0.0.0.0', description: 'interface the gateway listens on' },
   GATEWAY_PUBLIC_URL: { type: 'string', format: 'uri', description: 'URL SDKs reach the gateway at (default http://localhost:GATEWAY_PORT)' },

@@ -3,6 +3,7 @@ import { PlatformModule, type PlatformOptions } from '@flagstream/server';
 import type { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_RUNTIME } from './gateway.tokens';
 import { SdkEventsController } from './events/sdk-events.controller';
+import { SdkSecretsController } from './secrets/sdk-secrets.controller';
 import { OfrepController } from './ofrep/ofrep.controller';
 import { SdkSocketGateway } from './socket/sdk-socket.gateway';
 import { SdkStreamController } from './sse/sdk-stream.controller';
@@ -15,7 +16,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot(platform)],
-      controllers: [SdkStreamController, OfrepController, SdkEventsController],
+      controllers: [SdkStreamController, OfrepController, SdkEventsController, SdkSecretsController],
       providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }, SdkSocketGateway],
     };
   }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Secrets } from '@flagstream/changes';
 import type { Store } from '@flagstream/persistence';
 import { ConnectionRegistry } from './auth/connection.registry';
 import { PostgresEventWriter, SdkEventIntake } from './events/sdk-event.intake';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   logger: Logger;
   registry: Registry;
   config: GatewayConfig;
+  /** Serves `GET /sdk/v1/secrets` (needs the audit key and the KEK); absent: that route answers 503. */
+  secrets?: Pick<Secrets, 'readForSdkKey'>;
 }
 
 /**
@@ -124,7 +127,7 @@ export class GatewayRuntime {
   }
 
   /** A token bucket per key and use (OFREP requests, event batches); returns seconds to wait, or null to go ahead. */
-  rateLimit(keyId: string, use: 'ofrep' | 'events' = 'ofrep'): number | null {
+  rateLimit(keyId: string, use: 'ofrep' | 'events' | 'secrets' = 'ofrep'): number | null {
     const now = Date.now();
     const rate = this.deps.config.requestsPerSecondPerKey;
     const id = use === 'ofrep' ? keyId : `${use}:${keyId}`;

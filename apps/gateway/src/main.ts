@@ -1,6 +1,7 @@
 import 'reflect-metadata';
+import { ChangeWriter, Secrets } from '@flagstream/changes';
 import { Store } from '@flagstream/persistence';
-import { createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { auditKeyFrom, createLogger, createMetricsRegistry, createRedis, exitWith, kekProviderFrom, loadEnv, onShutdown, preflight, secretCipher } from '@flagstream/server';
 import { createGatewayApp } from './gateway.app';
 import { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_ENV } from './gateway.env';
@@ -9,7 +10,16 @@ async function main(): Promise<void> {
   const env = loadEnv(GATEWAY_ENV);
   const logger = createLogger('gateway', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
-  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 8, applicationName: 'flagstream-gateway' });
+  // Secrets need the audit key (each read is audited) and the KEK; in production both must be set
+  // for the gateway to serve them, elsewhere the development keys stand in.
+  const servesSecrets = env.NODE_ENV !== 'production' || (Boolean(env.FLAGSTREAM_AUDIT_KEY) && Boolean(env.FLAGSTREAM_KEK || env.FLAGSTREAM_KEK_FILE));
+  const auditKey = servesSecrets ? auditKeyFrom(env) : undefined;
+  const kek = servesSecrets ? await kekProviderFrom(env) : null;
+  const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 8, applicationName: 'flagstream-gateway', auditKey });
+  const secrets = kek
+    ? new Secrets(store, new ChangeWriter(store, { kick: () => undefined }), secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUse: (v) => store.read.secrets.countKekUse(v) }))
+    : undefined;
+  if (!secrets) logger.info('secrets are not served (set FLAGSTREAM_AUDIT_KEY and FLAGSTREAM_KEK to serve GET /sdk/v1/secrets)');
   const redis = createRedis(env.REDIS_URL, 'flagstream-gateway');
   const blockingRedis = createRedis(env.REDIS_URL, 'flagstream-gateway-reader');
   await Promise.all([redis.connect(), blockingRedis.connect()]);
@@ -20,6 +30,7 @@ async function main(): Promise<void> {
     blockingRedis,
     logger,
     registry,
+    secrets,
     config: {
       keyPrefix: env.REDIS_KEY_PREFIX,
       heartbeatMs: env.GATEWAY_HEARTBEAT_MS,

@@ -3,7 +3,7 @@ import { canonicalize } from './canonical-json';
 
 /** Who did something: a person's admin token, an automation token, the system itself. */
 export interface AuditActor {
-  type: 'token' | 'system' | 'scheduler';
+  type: 'token' | 'system' | 'scheduler' | 'sdk-key';
   id: string;
   name: string;
 }

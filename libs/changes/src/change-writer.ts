@@ -49,7 +49,7 @@ export class ChangeWriter {
       if (!outcome.audit) return outcome.result;
       const record = await tx.audit.append({
         ...outcome.audit,
-        actor: actorOf(ctx.principal),
+        actor: ctx.actor ?? actorOf(ctx.principal),
         requestId: ctx.requestId,
         reason: ctx.reason,
       });

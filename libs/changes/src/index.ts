@@ -24,3 +24,7 @@ export type { GuardrailInput, GuardrailEvaluation, GuardrailGroup, GuardrailView
 export { ReleasePlanQueue, RELEASE_PLANS_QUEUE, releasePlanJobId } from './release-plans.queue';
 export type { ReleasePlanJobData, ReleasePlanTransitionRef, ReleasePlanQueuePort } from './release-plans.queue';
 export { GUARDRAILS_QUEUE, ALERTS_QUEUE } from './queues';
+export { Secrets, MAX_SECRET_BYTES } from './secrets';
+export type { SecretView, SecretSummary, SecretVersionView, RevealedSecret, SecretPolicyInput, SecretPolicyView } from './secrets';
+export { SECRET_PATH_PATTERN, secretPathProblem, pathPatternProblem, pathMatches, policyProblems, readDecision } from './secret-policy';
+export type { SecretSubject, SecretPolicyRule, SecretReader } from './secret-policy';

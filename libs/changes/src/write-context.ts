@@ -30,4 +30,6 @@ export interface WriteContext {
   principal: Principal;
   requestId: string | null;
   reason: string | null;
+  /** Who the audit record names, when it is not a token (an SDK key reading secrets). */
+  actor?: AuditActor;
 }

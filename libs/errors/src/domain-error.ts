@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'WOULD_BREAK_VALUES'
   | 'TOO_MANY_REQUESTS'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 /** One thing that was wrong; `path` names the field (e.g. `rules[0].clauses[1].values`). */
@@ -102,6 +103,12 @@ export class VersionConflictError extends DomainError {
 export class WouldBreakValuesError extends DomainError {
   readonly code = 'WOULD_BREAK_VALUES' as const;
   readonly status = 422;
+}
+
+/** This process cannot do that now or here (not configured for it): not the caller's mistake, not a crash. */
+export class ServiceUnavailableError extends DomainError {
+  readonly code = 'UNAVAILABLE' as const;
+  readonly status = 503;
 }
 
 export class PreconditionRequiredError extends DomainError {

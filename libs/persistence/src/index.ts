@@ -18,3 +18,4 @@ export * from './config.mapper';
 export * from './repositories/sdk-event.repository';
 export * from './repositories/scheduled-change.repository';
 export * from './repositories/release-plan.repository';
+export * from './repositories/secret.repository';

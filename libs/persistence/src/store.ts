@@ -12,6 +12,7 @@ import { SdkEventRepository } from './repositories/sdk-event.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
 import { ScheduledChangeRepository } from './repositories/scheduled-change.repository';
 import { ReleasePlanRepository } from './repositories/release-plan.repository';
+import { SecretRepository } from './repositories/secret.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -27,6 +28,7 @@ export class Repositories {
   readonly sdkEvents: SdkEventRepository;
   readonly scheduledChanges: ScheduledChangeRepository;
   readonly releasePlans: ReleasePlanRepository;
+  readonly secrets: SecretRepository;
 
   constructor(
     private readonly em: EntityManager,
@@ -44,6 +46,7 @@ export class Repositories {
     this.sdkEvents = new SdkEventRepository(em);
     this.scheduledChanges = new ScheduledChangeRepository(em);
     this.releasePlans = new ReleasePlanRepository(em);
+    this.secrets = new SecretRepository(em);
   }
 
   /**

@@ -19,7 +19,13 @@ export type ChangeV1 =
   | { type: 'segment.upsert'; segment: SegmentSnapshotV1 }
   | { type: 'segment.delete'; key: string }
   | { type: 'config.upsert'; config: ConfigItemSnapshotV1 }
-  | { type: 'config.delete'; key: string };
+  | { type: 'config.delete'; key: string }
+  /**
+   * A secret the environment sees changed (a new version, a rollback, a delete, a restore, a
+   * destroyed version): SDKs that read secrets fetch them again over HTTPS. Never a value; not
+   * part of the state hash; sent in server streams only.
+   */
+  | { type: 'secret.changed'; path: string };
 
 export interface ChangeEventV1 {
   v: typeof CHANGE_EVENT_VERSION;

@@ -5,3 +5,4 @@ export * from './state-hash';
 export * from './state-replica';
 export * from './config';
 export * from './events';
+export * from './sdk-secrets';

@@ -66,6 +66,14 @@ describe('StateReplica', () => {
     expect(r.configHashes.size).toBe(0);
   });
 
+  it('takes a secret.changed notice as a revision that changes no state (nor the hash)', () => {
+    const r = new StateReplica();
+    r.load(4, [flag('a', false)], [], []);
+    const before = r.stateHash;
+    expect(r.apply(5, [{ type: 'secret.changed', path: 'payments/stripe/api-key' }])).toBe('applied');
+    expect([r.revision, r.stateHash]).toEqual([5, before]);
+  });
+
   describe('loadChecked', () => {
     const flags = [flag('a', false), flag('b', true)];
     const configs = [config('c', { limit: 10, burst: 2 })];

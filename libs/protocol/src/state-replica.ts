@@ -109,6 +109,9 @@ export class StateReplica {
           this.configMap.delete(change.key);
           this.configHashMap.delete(change.key);
           break;
+        case 'secret.changed':
+          // A notice for SDKs that read secrets (they fetch them over HTTPS); no state here.
+          break;
       }
     }
     this.revision = revision;

@@ -8,3 +8,4 @@ export * from './http-app';
 export * from './redis';
 export * from './preflight';
 export * from './input-guard';
+export * from './kek';

@@ -1,12 +1,8 @@
-import { DomainError } from '@flagstream/errors';
+import { ServiceUnavailableError } from '@flagstream/errors';
 
 /**
  * The admin process was started without handles on the worker's queues (an embedded or test
- * setup), so failed jobs cannot be shown or retried here. A 503 says "not here, not now" rather
- * than the 500 of an unexpected failure. `@flagstream/errors` has no 503 code yet, so the body's
- * code is INTERNAL; the status carries the meaning.
+ * setup), so failed jobs cannot be shown or retried here: a 503 ("not here, not now") rather than
+ * the 500 of an unexpected failure.
  */
-export class JobQueuesUnavailableError extends DomainError {
-  readonly code = 'INTERNAL' as const;
-  readonly status = 503;
-}
+export class JobQueuesUnavailableError extends ServiceUnavailableError {}

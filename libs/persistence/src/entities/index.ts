@@ -12,6 +12,7 @@ export * from './config-layer.entity';
 export * from './config-version.entity';
 export * from './scheduled-change.entity';
 export * from './release-plan.entity';
+export * from './secret.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -26,6 +27,7 @@ import { ProjectEntity } from './project.entity';
 import { SdkKeyEntity } from './sdk-key.entity';
 import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
+import { SecretEntity, SecretPolicyEntity, SecretVersionEntity } from './secret.entity';
 import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
 export const ENTITIES = [
@@ -46,4 +48,7 @@ export const ENTITIES = [
   ReleasePlanMilestoneEntity,
   ReleasePlanTransitionEntity,
   ReleasePlanGuardrailEntity,
+  SecretEntity,
+  SecretVersionEntity,
+  SecretPolicyEntity,
 ];

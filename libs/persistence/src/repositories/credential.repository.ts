@@ -70,6 +70,11 @@ export class CredentialRepository {
     return toPage(await qb.getMany(), page.limit, (k) => k.id);
   }
 
+  /** An SDK key by id in any environment (secret policies name keys by id). */
+  findSdkKeyById(id: string): Promise<SdkKeyEntity | null> {
+    return this.em.getRepository(SdkKeyEntity).findOne({ where: { id } });
+  }
+
   findSdkKey(environmentId: string, id: string): Promise<SdkKeyEntity | null> {
     return this.em.getRepository(SdkKeyEntity).findOneBy({ environmentId, id });
   }

@@ -1,0 +1,68 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDefined, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+
+/** A new version's value. No example: values never appear in the OpenAPI document. */
+export class PutSecretDto {
+  @ApiProperty({ description: 'the value (1 byte to 64 KiB of UTF-8); never echoed, logged or audited' })
+  @IsString()
+  @MinLength(1)
+  value!: string;
+}
+
+export class SecretListQuery {
+  @ApiPropertyOptional({ description: 'only paths equal to it or under it (a path, without a trailing "/")', example: 'payments' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  prefix?: string;
+}
+
+/** The body of `…/secrets/{path}:reveal` (optional), `:rollback` and `:destroy`. */
+export class SecretVersionDto {
+  @ApiPropertyOptional({ description: 'the version (reveal: default the current one)', minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  version?: number;
+}
+
+export class SecretSubjectDto {
+  @ApiProperty({ enum: ['role', 'sdk-key'] })
+  @IsIn(['role', 'sdk-key'])
+  type!: 'role' | 'sdk-key';
+
+  @ApiPropertyOptional({ enum: ['viewer', 'editor', 'owner'], description: 'with type "role": tokens with this role or above' })
+  @ValidateIf((o: SecretSubjectDto) => o.type === 'role')
+  @IsIn(['viewer', 'editor', 'owner'])
+  role?: 'viewer' | 'editor' | 'owner';
+
+  @ApiPropertyOptional({ description: 'with type "sdk-key": the id of a server SDK key of the project' })
+  @ValidateIf((o: SecretSubjectDto) => o.type === 'sdk-key')
+  @IsUUID()
+  id?: string;
+}
+
+export class CreateSecretPolicyDto {
+  @ApiProperty({ type: SecretSubjectDto })
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => SecretSubjectDto)
+  subject!: SecretSubjectDto;
+
+  @ApiProperty({ type: [String], description: 'path patterns: segments, "*" (one segment), "**" (any number)', example: ['payments/**'] })
+  @IsDefined()
+  paths!: string[];
+
+  @ApiProperty({ oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string', enum: ['*'] }], description: 'environment keys, or "*" for all', example: ['production'] })
+  @IsDefined()
+  environments!: string[] | '*';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'description must not contain control characters' })
+  description?: string;
+}

@@ -1,0 +1,120 @@
+import type { EntityManager } from 'typeorm';
+import { SecretEntity, SecretPolicyEntity, SecretVersionEntity } from '../entities';
+import { insertOrConflict } from '../pg-errors';
+
+export type NewSecretVersion = Pick<SecretVersionEntity, 'secretId' | 'version' | 'kekVersion' | 'createdBy' | 'reason'> & { ciphertext: Buffer };
+export type NewSecretPolicy = Pick<SecretPolicyEntity, 'projectId' | 'subjectType' | 'subject' | 'paths' | 'environments' | 'description' | 'createdBy'>;
+
+/** A stored value: its ciphertext, or null once destroyed. */
+export interface SecretCiphertext {
+  ciphertext: Buffer | null;
+  kekVersion: number | null;
+  destroyedAt: Date | null;
+}
+
+/**
+ * Secrets, their versions, read policies and the KEK use counts (migration 1764700000000).
+ * Ciphertexts are read only through `ciphertextOf`, never with the metadata.
+ */
+export class SecretRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The secret at a path in one environment, deleted or not; `lock`: FOR UPDATE. */
+  findByPath(environmentId: string, path: string, lock = false): Promise<SecretEntity | null> {
+    const qb = this.em.getRepository(SecretEntity).createQueryBuilder('s').where('s.environment_id = :environmentId AND s.path = :path', { environmentId, path });
+    if (lock) qb.setLock('pessimistic_write');
+    return qb.getOne();
+  }
+
+  /** The live (not deleted) secrets of some environments, by path (inheritance down a chain). */
+  listLive(environmentIds: readonly string[], pathPrefix?: string): Promise<SecretEntity[]> {
+    if (!environmentIds.length) return Promise.resolve([]);
+    const qb = this.em
+      .getRepository(SecretEntity)
+      .createQueryBuilder('s')
+      .where('s.environment_id = ANY(:ids) AND s.deleted_at IS NULL', { ids: [...environmentIds] })
+      .orderBy('s.path', 'ASC');
+    if (pathPrefix) qb.andWhere("(s.path = :prefix OR s.path LIKE :like ESCAPE '\\')", { prefix: pathPrefix, like: `${pathPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` });
+    return qb.getMany();
+  }
+
+  /** The secrets of an environment that are soft-deleted (to restore). */
+  listDeleted(environmentId: string): Promise<SecretEntity[]> {
+    return this.em.getRepository(SecretEntity).createQueryBuilder('s').where('s.environment_id = :environmentId AND s.deleted_at IS NOT NULL', { environmentId }).orderBy('s.path', 'ASC').getMany();
+  }
+
+  insert(values: Pick<SecretEntity, 'projectId' | 'environmentId' | 'path' | 'currentVersion' | 'createdBy'>): Promise<SecretEntity> {
+    return insertOrConflict(`secret "${values.path}"`, () => this.em.getRepository(SecretEntity).save(this.em.create(SecretEntity, { ...values, deletedAt: null })));
+  }
+
+  save(secret: SecretEntity): Promise<SecretEntity> {
+    return this.em.getRepository(SecretEntity).save(secret);
+  }
+
+  async insertVersion(values: NewSecretVersion): Promise<void> {
+    await this.em.getRepository(SecretVersionEntity).insert({ ...values, destroyedAt: null });
+  }
+
+  /** Version metadata, oldest first (no values). */
+  versions(secretId: string): Promise<SecretVersionEntity[]> {
+    return this.em.getRepository(SecretVersionEntity).find({ where: { secretId }, order: { version: 'ASC' } });
+  }
+
+  async ciphertextOf(secretId: string, version: number): Promise<SecretCiphertext | null> {
+    const rows: Array<{ ciphertext: Buffer | null; kek_version: number | null; destroyed_at: Date | null }> = await this.em.query(
+      'SELECT ciphertext, kek_version, destroyed_at FROM secret_versions WHERE secret_id = $1 AND version = $2',
+      [secretId, version],
+    );
+    return rows[0] ? { ciphertext: rows[0].ciphertext, kekVersion: rows[0].kek_version, destroyedAt: rows[0].destroyed_at } : null;
+  }
+
+  /** Drops a version's value for good; false when it was destroyed already. */
+  async destroyVersion(secretId: string, version: number): Promise<boolean> {
+    // TypeORM answers an UPDATE with [rows, count].
+    const [, count]: [unknown[], number] = await this.em.query(
+      'UPDATE secret_versions SET ciphertext = NULL, kek_version = NULL, destroyed_at = now() WHERE secret_id = $1 AND version = $2 AND destroyed_at IS NULL',
+      [secretId, version],
+    );
+    return count > 0;
+  }
+
+  /** Replaces a version's ciphertext with the same value wrapped under another KEK version (rewrap). */
+  async rewrapVersion(secretId: string, version: number, ciphertext: Buffer, kekVersion: number): Promise<void> {
+    await this.em.query('UPDATE secret_versions SET ciphertext = $3, kek_version = $4 WHERE secret_id = $1 AND version = $2 AND destroyed_at IS NULL', [secretId, version, ciphertext, kekVersion]);
+  }
+
+  policies(projectId: string): Promise<SecretPolicyEntity[]> {
+    return this.em.getRepository(SecretPolicyEntity).find({ where: { projectId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  insertPolicy(values: NewSecretPolicy): Promise<SecretPolicyEntity> {
+    return this.em.getRepository(SecretPolicyEntity).save(this.em.create(SecretPolicyEntity, values));
+  }
+
+  findPolicy(projectId: string, id: string): Promise<SecretPolicyEntity | null> {
+    return this.em.getRepository(SecretPolicyEntity).findOne({ where: { projectId, id } });
+  }
+
+  async deletePolicy(id: string): Promise<void> {
+    await this.em.getRepository(SecretPolicyEntity).delete({ id });
+  }
+
+  /**
+   * Counts one use of a KEK version and returns the new total. Runs on its own (outside any
+   * write transaction) so a use is counted even if the write then rolls back: the safe side of
+   * the nonce budget.
+   */
+  async countKekUse(kekVersion: number): Promise<number> {
+    const rows: Array<{ uses: string }> = await this.em.query(
+      `INSERT INTO kek_usage (kek_version, uses) VALUES ($1, 1)
+       ON CONFLICT (kek_version) DO UPDATE SET uses = kek_usage.uses + 1, updated_at = now() RETURNING uses`,
+      [kekVersion],
+    );
+    return Number(rows[0].uses);
+  }
+
+  async kekUsage(): Promise<Array<{ kekVersion: number; uses: number }>> {
+    const rows: Array<{ kek_version: number; uses: string }> = await this.em.query('SELECT kek_version, uses FROM kek_usage ORDER BY kek_version');
+    return rows.map((r) => ({ kekVersion: r.kek_version, uses: Number(r.uses) }));
+  }
+}
