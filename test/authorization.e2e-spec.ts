@@ -13,7 +13,7 @@ import { createProject, createToken, failJob, startAdmin, type AdminHarness } fr
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** `-` for routes without a project; `A` / `B` use the staging environment (not protected). */
 type Target = '-' | 'A' | 'B' | 'A:production';
-type Status = 200 | 201 | 204 | 403;
+type Status = 200 | 201 | 202 | 204 | 403;
 type AuthedCaller = 'viewer' | 'editor' | 'owner' | 'editorA' | 'ownerA';
 type Row = [Method, string, Target, Status, Status, Status, Status, Status];
 
@@ -214,6 +214,35 @@ const MATRIX: Row[] = [
   ['DELETE', '/api/v1/projects/{project}/secret-policies/{id}',                            'A',            403,   403,   204,  403,    204],
   ['DELETE', '/api/v1/projects/{project}/secret-policies/{id}',                            'B',            403,   403,   204,  403,    403],
 
+  // Rotation policies follow the secret writes: editors, and owners in protected environments.
+  ['GET',    '/api/v1/projects/{project}/secret-rotations',                                'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/secret-rotations',                                'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A',            403,   200,   200,  200,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A',            403,   202,   202,  202,    202],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A:production', 403,   403,   202,  403,    202],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'B',            403,   202,   202,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A',            403,   204,   204,  204,    204],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'A:production', 403,   403,   204,  403,    204],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/secret-rotations/{path}',      'B',            403,   204,   204,  403,    403],
+
+  // A signing key vouches for whatever it signs: viewers see public keys and settings, every change needs an owner.
+  ['GET',    '/api/v1/projects/{project}/signing-keys',                                    'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/signing-keys',                                    'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/signing-keys',                                    'A',            403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/signing-keys',                                    'B',            403,   403,   201,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/rotate',                             'A',            403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/rotate',                             'B',            403,   403,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/{kid}/activate',                     'A',            403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/{kid}/activate',                     'B',            403,   403,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/{kid}/retire',                       'A',            403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/signing-keys/{kid}/retire',                       'B',            403,   403,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/signing-key-settings',                            'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/signing-key-settings',                            'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/signing-key-settings',                            'A',            403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/signing-key-settings',                            'B',            403,   403,   200,  403,    403],
+
   ['GET',    '/api/v1/tokens',                                                             '-',            403,   403,   200,  403,    403],
   ['POST',   '/api/v1/tokens',                                                             '-',            403,   403,   201,  403,    403],
   ['DELETE', '/api/v1/tokens/{id}',                                                        '-',            403,   403,   204,  403,    403],
@@ -268,6 +297,8 @@ describe('admin API authorization matrix', () => {
   const fixtureGrantIds = new Map<string, string>();
   /** Per project: a grant that refused deletes aim at (the grant above stays out of harm's way). */
   const fixturePolicyIds = new Map<string, string>();
+  /** Per project: the signing key the first rotation made current (listed for good; refused calls aim at it). */
+  const fixtureSigningKids = new Map<string, string>();
   let serial = 0;
   const unique = (prefix: string) => `${prefix}-${++serial}`;
 
@@ -340,6 +371,7 @@ describe('admin API authorization matrix', () => {
 
   /** The secrets of a target's environment; a secret's slash path goes after it as is. */
   const secretsOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/secrets`;
+  const rotationsOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/secret-rotations`;
 
   async function putSecret(project: string, env: string, path: string, value: string): Promise<Response> {
     return expectStatus(await owner().put(`${secretsOf({ project, env })}/${path}`, { value }), 200);
@@ -348,6 +380,23 @@ describe('admin API authorization matrix', () => {
   async function newPolicy(project: string, role: 'viewer' | 'editor' | 'owner', paths: string[]): Promise<string> {
     const res = await expectStatus(await owner().post(`/api/v1/projects/${project}/secret-policies`, { subject: { type: 'role', role }, paths, environments: '*' }), 201);
     return res.body.id as string;
+  }
+
+  const signingKeysOf = (project: string) => `/api/v1/projects/${project}/signing-keys`;
+
+  /** Retires the project's waiting next signing key, if any (one next key per project: generating or rotating needs none). */
+  async function clearNextSigningKey(project: string): Promise<void> {
+    const list = await expectStatus(await owner().get(signingKeysOf(project)), 200);
+    for (const k of list.body.items as Array<{ kid: string; status: string }>) {
+      if (k.status === 'next') await expectStatus(await owner().post(`${signingKeysOf(project)}/${k.kid}/retire`), 200);
+    }
+  }
+
+  /** A fresh next signing key of the project (each allowed activate or retire gets its own). */
+  async function newNextSigningKey(project: string): Promise<string> {
+    await clearNextSigningKey(project);
+    const res = await expectStatus(await owner().post(signingKeysOf(project), { algorithm: 'EdDSA' }), 201);
+    return res.body.kid as string;
   }
 
   async function auditCount(): Promise<number> {
@@ -769,6 +818,30 @@ describe('admin API authorization matrix', () => {
         expect(event.payload).not.toContain(fixtureSecretValue(t));
       },
     }),
+    'GET /api/v1/projects/{project}/secret-rotations': async () => ({
+      params: {},
+      check: (res) => expect(res.body).toEqual({ items: expect.any(Array), overdue: expect.any(Number), failing: expect.any(Number) }),
+    }),
+    'PUT /api/v1/projects/{project}/environments/{env}/secret-rotations/{path}': async (t) => ({
+      params: { path: FIXTURE_SECRET },
+      body: { intervalSeconds: 86_400, graceSeconds: 60, rotator: 'random-token' },
+      check: (res) => expect(res.body).toMatchObject({ path: FIXTURE_SECRET, environment: t.env, intervalSeconds: 86_400, graceSeconds: 60, rotator: 'random-token', status: 'ok' }),
+    }),
+    'POST /api/v1/projects/{project}/environments/{env}/secret-rotations/{path}': async (t, allowed) => {
+      // Rotating needs a policy: each allowed call sets one first (no worker runs here, so it stays due).
+      if (allowed) await expectStatus(await owner().put(`${rotationsOf(t)}/${FIXTURE_SECRET}`, { intervalSeconds: 86_400, rotator: 'random-token' }), 200);
+      return { params: { path: FIXTURE_SECRET }, check: (res) => expect(res.body).toMatchObject({ path: FIXTURE_SECRET, environment: t.env, status: 'overdue' }) };
+    },
+    'DELETE /api/v1/projects/{project}/environments/{env}/secret-rotations/{path}': async (t, allowed) => {
+      if (allowed) await expectStatus(await owner().put(`${rotationsOf(t)}/${FIXTURE_SECRET}`, { intervalSeconds: 86_400, rotator: 'random-token' }), 200);
+      return {
+        params: { path: FIXTURE_SECRET },
+        check: async () => {
+          const report = await expectStatus(await owner().get(`/api/v1/projects/${t.project}/secret-rotations`), 200);
+          expect((report.body.items as Array<{ path: string; environment: string }>).filter((i) => i.environment === t.env && i.path === FIXTURE_SECRET)).toEqual([]);
+        },
+      };
+    },
     'GET /api/v1/projects/{project}/secret-policies': async (t) => ({
       params: {},
       check: (res) => {
@@ -792,6 +865,54 @@ describe('admin API authorization matrix', () => {
           const list = await expectStatus(await owner().get(`/api/v1/projects/${t.project}/secret-policies`), 200);
           expect((list.body.items as Array<{ id: string }>).map((p) => p.id)).not.toContain(id);
         },
+      };
+    },
+    'GET /api/v1/projects/{project}/signing-keys': async (t) => ({
+      params: {},
+      check: (res) => {
+        expect((res.body.items as Array<{ kid: string }>).map((k) => k.kid)).toContain(fixtureSigningKids.get(t.project!));
+        // Public halves only.
+        expect(JSON.stringify(res.body)).not.toMatch(/"d"|private_?key"/i);
+      },
+    }),
+    'POST /api/v1/projects/{project}/signing-keys': async (t, allowed) => {
+      if (allowed) await clearNextSigningKey(t.project!);
+      return { params: {}, body: { algorithm: 'ES256' }, check: (res) => expect(res.body).toMatchObject({ kid: expect.any(String), algorithm: 'ES256', status: 'next', publicJwk: { crv: 'P-256' } }) };
+    },
+    'POST /api/v1/projects/{project}/signing-keys/rotate': async (t, allowed) => {
+      let current: string | undefined;
+      if (allowed) {
+        await clearNextSigningKey(t.project!);
+        const list = await expectStatus(await owner().get(signingKeysOf(t.project!)), 200);
+        current = (list.body.items as Array<{ kid: string; status: string }>).find((k) => k.status === 'current')!.kid;
+      }
+      return {
+        params: {},
+        body: {},
+        check: (res) => {
+          expect(res.body.current).toMatchObject({ status: 'current', algorithm: 'EdDSA' });
+          expect(res.body.previous).toMatchObject({ kid: current, status: 'previous' });
+        },
+      };
+    },
+    'POST /api/v1/projects/{project}/signing-keys/{kid}/activate': async (t, allowed) => {
+      const kid = allowed ? await newNextSigningKey(t.project!) : fixtureSigningKids.get(t.project!)!;
+      return { params: { kid }, body: { force: true }, check: (res) => expect(res.body.current).toMatchObject({ kid, status: 'current' }) };
+    },
+    'POST /api/v1/projects/{project}/signing-keys/{kid}/retire': async (t, allowed) => {
+      const kid = allowed ? await newNextSigningKey(t.project!) : fixtureSigningKids.get(t.project!)!;
+      return { params: { kid }, body: {}, check: (res) => expect(res.body).toMatchObject({ kid, status: 'retired', privateKeyDestroyed: true }) };
+    },
+    'GET /api/v1/projects/{project}/signing-key-settings': async (t) => ({
+      params: {},
+      check: (res) => expect(res.body).toMatchObject({ project: t.project, tokenLifetimeSeconds: expect.any(Number), jwksCacheSeconds: expect.any(Number) }),
+    }),
+    'PUT /api/v1/projects/{project}/signing-key-settings': async (t) => {
+      const tokenLifetimeSeconds = 600 + ++serial;
+      return {
+        params: {},
+        body: { tokenLifetimeSeconds, jwksCacheSeconds: 60 },
+        check: (res) => expect(res.body).toMatchObject({ project: t.project, tokenLifetimeSeconds, jwksCacheSeconds: 60, rotationIntervalDays: null, overlapSeconds: tokenLifetimeSeconds + 60 }),
       };
     },
     'GET /api/v1/tokens': async () => ({
@@ -907,6 +1028,7 @@ describe('admin API authorization matrix', () => {
       for (const env of ['staging', 'production']) fixtureScheduleIds.set(`${project}/${env}`, await newSchedule(project, env));
       fixtureGrantIds.set(project, await newPolicy(project, 'viewer', ['**']));
       fixturePolicyIds.set(project, await newPolicy(project, 'owner', ['fixture/**']));
+      fixtureSigningKids.set(project, (await expectStatus(await owner().post(`${signingKeysOf(project)}/rotate`, { algorithm: 'EdDSA' }), 200)).body.current.kid as string);
       for (const env of ['staging', 'production']) {
         await putSecret(project, env, FIXTURE_SECRET, fixtureSecretValue({ project, env }));
         await putSecret(project, env, ROTATING_SECRET, 'sk_rotating');

@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import request from 'supertest';
 import { DEFAULT_SCHEDULED_CHANGE_JOB_POLICY, ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
 import { Store } from '@flagstream/persistence';
-import { createLogger, createMetricsRegistry } from '@flagstream/server';
+import { LocalKekProvider } from '@flagstream/crypto';
+import { createLogger, createMetricsRegistry, secretCipher } from '@flagstream/server';
 import { TEST_REDIS_URL } from '@flagstream/testing';
 import { createAdminApp } from '../../apps/admin/src/admin.app';
 import { PropagationReader } from '../../apps/admin/src/propagation/propagation.reader';
@@ -44,6 +45,8 @@ export async function startWorker(admin: AdminHarness, overrides: Partial<Worker
     logger: createLogger('worker-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     registry,
     config: testWorkerConfig(admin.prefix, overrides),
+    // The admin harness's keyring: the worker's rotations write versions the admin can read.
+    secretCipher: secretCipher(LocalKekProvider.fromEnvValue(admin.keyring), 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
   });
   await runtime.start();
   let closed: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
+import { SecretRotations } from '@flagstream/changes';
 import type { ReleasePlanQueuePort, ScheduledChangeQueuePort } from '@flagstream/changes';
 import type { EnvelopeCipher } from '@flagstream/crypto';
 import type { Store } from '@flagstream/persistence';
@@ -33,10 +34,14 @@ import { ScheduledChangeController } from './scheduling/scheduled-change.control
 import { ScheduledChangeService } from './scheduling/scheduled-change.service';
 import { SCHEDULE_QUEUE } from './scheduling/scheduling.tokens';
 import { SecretPolicyController } from './secrets/secret-policy.controller';
+import { SecretRotationController } from './secrets/secret-rotation.controller';
 import { SecretController } from './secrets/secret.controller';
 import { SecretService } from './secrets/secret.service';
-import { SECRET_CIPHER } from './secrets/secret.tokens';
+import { SECRET_CIPHER, SECRET_ROTATIONS } from './secrets/secret.tokens';
 import { SdkKeyController } from './sdk-keys/sdk-key.controller';
+import { SigningKeySettingsController } from './signing-keys/signing-key-settings.controller';
+import { SigningKeyController } from './signing-keys/signing-key.controller';
+import { SigningKeyService } from './signing-keys/signing-key.service';
 import { SegmentController } from './segments/segment.controller';
 import { TokenController } from './tokens/token.controller';
 
@@ -67,7 +72,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, JobController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, SecretRotationController, SigningKeyController, SigningKeySettingsController, JobController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
@@ -85,6 +90,12 @@ export class AdminModule {
         ScheduledChangeService,
         ReleasePlanService,
         SecretService,
+        {
+          provide: SECRET_ROTATIONS,
+          inject: [STORE, ChangeService, SecretService],
+          useFactory: (store: Store, changes: ChangeService, secrets: SecretService) => new SecretRotations(store, changes, secrets),
+        },
+        SigningKeyService,
         JobService,
       ],
     };

@@ -4,6 +4,7 @@ import type { GatewayRuntime } from './gateway.runtime';
 import { GATEWAY_RUNTIME } from './gateway.tokens';
 import { SdkEventsController } from './events/sdk-events.controller';
 import { SdkSecretsController } from './secrets/sdk-secrets.controller';
+import { JwksController } from './jwks/jwks.controller';
 import { OfrepController } from './ofrep/ofrep.controller';
 import { SdkSocketGateway } from './socket/sdk-socket.gateway';
 import { SdkStreamController } from './sse/sdk-stream.controller';
@@ -16,7 +17,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot(platform)],
-      controllers: [SdkStreamController, OfrepController, SdkEventsController, SdkSecretsController],
+      controllers: [SdkStreamController, OfrepController, SdkEventsController, SdkSecretsController, JwksController],
       providers: [{ provide: GATEWAY_RUNTIME, useValue: runtime }, SdkSocketGateway],
     };
   }

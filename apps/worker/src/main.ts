@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Store } from '@flagstream/persistence';
-import { auditKeyFrom, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { auditKeyFrom, kekProviderFrom, secretCipher, configureHttpApp, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
 import { WorkerModule } from './worker.module';
 import { alertSettingsFrom } from './alerts/alert.env';
 import { WORKER_ENV } from './worker.env';
@@ -13,6 +13,8 @@ async function main(): Promise<void> {
   const auditKey = auditKeyFrom(env);
   // Fails at start, naming the variable (never the secret), when the webhook is half configured.
   const alerts = alertSettingsFrom(env);
+  // Rotations need the KEK; in production a worker without one runs everything else.
+  const kek = env.NODE_ENV !== 'production' || env.FLAGSTREAM_KEK || env.FLAGSTREAM_KEK_FILE ? await kekProviderFrom(env) : null;
   const logger = createLogger('worker', env.LOG_LEVEL);
   await preflight({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
   // One connection per concurrent job, plus the sweep, the relay and health checks.
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     blockingRedis,
     logger,
     registry,
+    secretCipher: kek ? secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUse: (v) => store.read.secrets.countKekUse(v) }) : undefined,
     config: {
       keyPrefix: env.REDIS_KEY_PREFIX,
       concurrency: env.WORKER_CONCURRENCY,
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
       changeStreamMaxLen: env.CHANGE_STREAM_MAXLEN,
       relayPollMs: 1000,
       guardrailIntervalMs: env.WORKER_GUARDRAIL_MS,
+      rotationIntervalMs: env.WORKER_ROTATION_MS,
       alerts,
     },
   });

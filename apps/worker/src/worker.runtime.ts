@@ -23,13 +23,21 @@ import {
   type ScheduledChangeJobPolicy,
   ALERTS_QUEUE,
   GUARDRAILS_QUEUE,
+  SECRET_MAINTENANCE_QUEUE,
+  SecretRotations,
+  Secrets,
+  SigningKeys,
+  type SigningKeyRotationReport,
 } from '@flagstream/changes';
+import type { EnvelopeCipher } from '@flagstream/crypto';
 import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persistence';
 import type { AlertSettings } from './alerts/alert.env';
 import { DEFAULT_ALERT_JOB_POLICY } from './alerts/alert.queue';
 import { AlertRuntime } from './alerts/alert.runtime';
 import { GuardrailProcessor, type GuardrailPassReport } from './guardrails/guardrail.processor';
 import { ReleasePlanProcessor } from './release-plans/release-plan.processor';
+import { RotationProcessor } from './rotation/rotation.processor';
+import { webhookRotator } from './rotation/webhook.rotator';
 import { ScheduledChangeProcessor } from './scheduling/scheduled-change.processor';
 import { WorkerMetrics } from './worker.metrics';
 
@@ -51,6 +59,8 @@ export interface WorkerConfig {
   guardrailIntervalMs?: number;
   /** The alert webhook and its retry policy (`alertSettingsFrom(env)`); absent: alerts are only logged. */
   alerts?: AlertSettings;
+  /** How often due secret rotations run (one pass per period across all workers). */
+  rotationIntervalMs?: number;
 }
 
 export interface WorkerDeps {
@@ -63,6 +73,8 @@ export interface WorkerDeps {
   logger: Logger;
   registry: Registry;
   config: WorkerConfig;
+  /** The envelope cipher of secrets (the KEK): without it, secret rotations do not run. */
+  secretCipher?: EnvelopeCipher;
 }
 
 export interface SweepReport {
@@ -78,6 +90,10 @@ const SWEEP_PAGE = 500;
 /** The id of the guardrail evaluation's job scheduler (one repeating job per Redis prefix). */
 const GUARDRAIL_SCHEDULER_ID = 'guardrails-every';
 export const DEFAULT_GUARDRAIL_INTERVAL_MS = 60_000;
+export const DEFAULT_ROTATION_INTERVAL_MS = 60_000;
+const ROTATION_SCHEDULER_ID = 'secret-rotations-every';
+const SIGNING_KEY_SCHEDULER_ID = 'signing-keys-every';
+const SIGNING_KEY_JOB = 'rotate-signing-keys';
 
 /**
  * The worker process's jobs, startable and stoppable in-process (tests run several at once). It
@@ -100,6 +116,11 @@ export class WorkerRuntime {
   readonly guardrailQueue: Queue;
   private readonly guardrailProcessor: GuardrailProcessor;
   private guardrailWorker: Worker<Record<string, never>, GuardrailPassReport> | null = null;
+  readonly maintenanceQueue: Queue;
+  readonly rotations: SecretRotations | null;
+  readonly signingKeys: SigningKeys;
+  private readonly rotationProcessor: RotationProcessor | null;
+  private maintenanceWorker: Worker<Record<string, never>, unknown> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<SweepReport> | null = null;
   private closing: Promise<void> | null = null;
@@ -129,9 +150,14 @@ export class WorkerRuntime {
       settings: config.alerts ?? { webhook: null, policy: DEFAULT_ALERT_JOB_POLICY },
     });
     this.guardrailQueue = new Queue(GUARDRAILS_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
+    this.maintenanceQueue = new Queue(SECRET_MAINTENANCE_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
+    this.rotations = deps.secretCipher ? new SecretRotations(store, changes, new Secrets(store, changes, deps.secretCipher)) : null;
+    // Activating and retiring need no KEK; generating a key does (reported as a failed step without one).
+    this.signingKeys = new SigningKeys(store, changes, deps.secretCipher ?? null);
     this.metrics = new WorkerMetrics(deps.registry, [
       { name: ALERTS_QUEUE, counts: () => this.alerts.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       { name: GUARDRAILS_QUEUE, counts: () => this.guardrailQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
+      { name: SECRET_MAINTENANCE_QUEUE, counts: () => this.maintenanceQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       {
         name: SCHEDULED_CHANGES_QUEUE,
         counts: () => this.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
@@ -144,6 +170,7 @@ export class WorkerRuntime {
     this.processor = new ScheduledChangeProcessor(this.schedules, this.metrics, logger);
     this.planProcessor = new ReleasePlanProcessor(this.plans, this.metrics, logger);
     this.guardrailProcessor = new GuardrailProcessor(this.plans, this.alerts.queue, this.metrics, logger);
+    this.rotationProcessor = this.rotations ? new RotationProcessor(this.rotations, webhookRotator(), this.alerts.queue, this.metrics, logger) : null;
   }
 
   /** Starts the relay and the BullMQ worker, then sweeps once (jobs lost with Redis come back now). */
@@ -181,6 +208,24 @@ export class WorkerRuntime {
       ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
     });
     this.guardrailWorker.on('error', (err) => logger.error({ err }, 'guardrail worker error'));
+    // Two repeating passes on one queue: secret rotations and signing key rotations.
+    const maintenanceJob = { data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } } };
+    const every = { every: config.rotationIntervalMs ?? DEFAULT_ROTATION_INTERVAL_MS };
+    await this.maintenanceQueue.upsertJobScheduler(SIGNING_KEY_SCHEDULER_ID, every, { name: SIGNING_KEY_JOB, ...maintenanceJob });
+    if (this.rotationProcessor) await this.maintenanceQueue.upsertJobScheduler(ROTATION_SCHEDULER_ID, every, { name: 'rotate-secrets', ...maintenanceJob });
+    else logger.info('secret rotations do not run on this worker: it has no key-encryption key (FLAGSTREAM_KEK); give every worker the KEK');
+    this.maintenanceWorker = new Worker<Record<string, never>, unknown>(
+      SECRET_MAINTENANCE_QUEUE,
+      (job) => (job.name === SIGNING_KEY_JOB ? this.runSigningKeyPass(job.id ?? null) : (this.rotationProcessor?.process() ?? Promise.resolve({ skipped: 'no KEK on this worker' }))),
+      {
+        connection: this.deps.blockingRedis,
+        prefix: bullPrefix(config.keyPrefix),
+        concurrency: 1,
+        ...(config.lockDurationMs ? { lockDuration: config.lockDurationMs } : {}),
+        ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
+      },
+    );
+    this.maintenanceWorker.on('error', (err) => logger.error({ err }, 'secret maintenance worker error'));
     await this.sweepSafely();
     this.schedule();
   }
@@ -222,6 +267,7 @@ export class WorkerRuntime {
       await this.worker?.close();
       await this.planWorker?.close();
       await this.guardrailWorker?.close();
+      await this.maintenanceWorker?.close();
       // After everything that emits alerts: the delivery in flight finishes.
       await this.alerts.close();
       await this.relay.drain().catch((err: unknown) => this.deps.logger.warn({ err }, 'last relay pass failed; the admin relay will publish'));
@@ -229,8 +275,22 @@ export class WorkerRuntime {
       await this.queue.close();
       await this.planQueue.close();
       await this.guardrailQueue.close();
+      await this.maintenanceQueue.close();
     })();
     return this.closing;
+  }
+
+  /** One scheduled signing-key pass (generate, activate, retire what is due); failed steps are reported, not thrown. */
+  private async runSigningKeyPass(jobId: string | null): Promise<SigningKeyRotationReport> {
+    const end = this.metrics.duration.startTimer({ queue: SECRET_MAINTENANCE_QUEUE });
+    const report = await this.signingKeys.runDueSigningKeyRotations(new Date(), jobId);
+    for (const k of [...report.generated, ...report.activated, ...report.retired]) this.deps.logger.info(k, 'scheduled signing key step applied');
+    for (const f of report.failures) {
+      this.metrics.failures.inc({ queue: SECRET_MAINTENANCE_QUEUE, reason: 'signing-key' });
+      this.deps.logger.warn(f, 'scheduled signing key step failed; the next pass tries again');
+    }
+    end({ outcome: report.failures.length ? 'failed' : 'applied' });
+    return report;
   }
 
   private schedule(): void {

@@ -23,8 +23,16 @@ export { evaluateGuardrail, guardrailProblems, guardrailRow, guardrailView, GUAR
 export type { GuardrailInput, GuardrailEvaluation, GuardrailGroup, GuardrailView, GuardrailSpec } from './guardrails';
 export { ReleasePlanQueue, RELEASE_PLANS_QUEUE, releasePlanJobId } from './release-plans.queue';
 export type { ReleasePlanJobData, ReleasePlanTransitionRef, ReleasePlanQueuePort } from './release-plans.queue';
-export { GUARDRAILS_QUEUE, ALERTS_QUEUE } from './queues';
+export { GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE } from './queues';
 export { Secrets, MAX_SECRET_BYTES } from './secrets';
 export type { SecretView, SecretSummary, SecretVersionView, RevealedSecret, SecretPolicyInput, SecretPolicyView } from './secrets';
 export { SECRET_PATH_PATTERN, secretPathProblem, pathPatternProblem, pathMatches, policyProblems, readDecision } from './secret-policy';
 export type { SecretSubject, SecretPolicyRule, SecretReader } from './secret-policy';
+export { SigningKeys, readPublishedJwks, MAX_TOKEN_CLAIMS_BYTES } from './signing-keys';
+export type { SigningKeyView, SigningKeySettingsView, SigningKeyActivationView, PublishedJwks, SignOptions, SigningKeyRotationReport } from './signing-keys';
+export { signingKeyActions, signingKeySettingsProblems, overlapSeconds, earlyActivationProblem, earlyRetirementProblem, SIGNING_KEY_SETTINGS_DEFAULTS, SIGNING_KEY_SETTING_LIMITS } from './signing-key.lifecycle';
+export type { SigningKeySettings, SigningKeyState, SigningKeyAction } from './signing-key.lifecycle';
+export { jwkThumbprint, generateSigningKey, publicJwkOf, signCompactJws } from './signing-key.crypto';
+export type { GeneratedSigningKey } from './signing-key.crypto';
+export { SecretRotations, rotationPolicyProblems, rotationStatus, randomToken, retryAt, MIN_ROTATION_INTERVAL_SECONDS, ROTATION_ALERT_AFTER } from './secret-rotation';
+export type { RotationPolicyInput, RotationPolicyView, RotationStatus, RotationRequest, RotatorFn, RotationPassReport } from './secret-rotation';

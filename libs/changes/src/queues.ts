@@ -7,3 +7,5 @@
 export const GUARDRAILS_QUEUE = 'guardrails';
 /** Alert deliveries to the webhook target (retried with backoff, signed). */
 export const ALERTS_QUEUE = 'alerts';
+/** Periodic passes over secrets: due rotations (and their notices), signing key rotations. */
+export const SECRET_MAINTENANCE_QUEUE = 'secret-maintenance';

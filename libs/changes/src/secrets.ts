@@ -16,7 +16,7 @@ import { SDK_SECRETS_VERSION, type SdkSecretsV1 } from '@flagstream/protocol';
 import type { ChangeWriter, EnvironmentChanges } from './change-writer';
 import { mustEnvironment, mustProject } from './lookup';
 import { policyProblems, readDecision, secretPathProblem, type SecretPolicyRule, type SecretReader, type SecretSubject } from './secret-policy';
-import { actorOf, ROLE_RANK, type WriteContext } from './write-context';
+import { actorOf, ROLE_RANK, SCHEDULER, type WriteContext } from './write-context';
 
 /** A value is at most 64 KiB of UTF-8 (keys, passwords, certificates, small JSON documents). */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -212,9 +212,46 @@ export class Secrets {
           plain.fill(0);
         }
         read.push({ path: s.path, version: s.currentVersion, definedIn, policy: decision.policy });
+        // Within a rotation's grace period the replaced value is served too.
+        const rotation = await tx.secrets.rotationPolicy(s.id);
+        if (rotation?.previousVersion && rotation.graceUntil && rotation.graceUntil.getTime() > Date.now()) {
+          const old = await tx.secrets.ciphertextOf(s.id, rotation.previousVersion);
+          if (old?.ciphertext) {
+            const prev = await decryptOrThrow(cipher, old.ciphertext, identity(project, scope.byKey.get(definedIn)!, s.path, rotation.previousVersion));
+            try {
+              out.secrets[s.path].previous = { version: rotation.previousVersion, value: prev.toString('utf8'), until: rotation.graceUntil.toISOString() };
+            } finally {
+              prev.fill(0);
+            }
+            read.push({ path: s.path, version: rotation.previousVersion, definedIn, policy: decision.policy });
+          }
+        }
       }
-      const record = read.length ? { action: 'secret.revealed', target: { type: 'sdk-key', key: key.id }, project: project.key, environment: env.key, after: { secrets: read } } : null;
+      const record = read.length ? { action: 'secret.revealed', target: { type: 'sdk-key', key: key.id }, project: project.key, environment: env.key, after: { reads: read } } : null;
       return { result: out, audit: record };
+    });
+  }
+
+  /**
+   * The current value of a secret for Flagstream itself (the webhook rotator's signing secret),
+   * without a policy check: audited as `secret.revealed` by the scheduler. Never for callers.
+   */
+  async readInternal(projectKey: string, envKey: string, path: string): Promise<string> {
+    checkPath(path);
+    const cipher = this.mustCipher();
+    const w: WriteContext = { principal: SCHEDULER, requestId: null, reason: 'used by Flagstream (rotation)' };
+    return this.changes.write(w, async (tx) => {
+      const scope = await this.scope(tx, projectKey, envKey);
+      const s = await this.resolve(tx, scope, path, false);
+      const stored = await tx.secrets.ciphertextOf(s.id, s.currentVersion);
+      if (!stored?.ciphertext) throw new ConflictError(`the current version of secret "${path}" was destroyed`);
+      const definedIn = envKeyOf(scope.byKey, s.environmentId);
+      const plain = await decryptOrThrow(cipher, stored.ciphertext, identity(scope.project, scope.byKey.get(definedIn)!, path, s.currentVersion));
+      try {
+        return { result: plain.toString('utf8'), audit: audit('secret.revealed', scope.project, scope.env, path, { version: s.currentVersion, definedIn, internal: true }) };
+      } finally {
+        plain.fill(0);
+      }
     });
   }
 

@@ -19,3 +19,4 @@ export * from './repositories/sdk-event.repository';
 export * from './repositories/scheduled-change.repository';
 export * from './repositories/release-plan.repository';
 export * from './repositories/secret.repository';
+export * from './repositories/signing-key.repository';

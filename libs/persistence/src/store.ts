@@ -13,6 +13,7 @@ import { SnapshotRepository } from './repositories/snapshot.repository';
 import { ScheduledChangeRepository } from './repositories/scheduled-change.repository';
 import { ReleasePlanRepository } from './repositories/release-plan.repository';
 import { SecretRepository } from './repositories/secret.repository';
+import { SigningKeyRepository } from './repositories/signing-key.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -29,6 +30,7 @@ export class Repositories {
   readonly scheduledChanges: ScheduledChangeRepository;
   readonly releasePlans: ReleasePlanRepository;
   readonly secrets: SecretRepository;
+  readonly signingKeys: SigningKeyRepository;
 
   constructor(
     private readonly em: EntityManager,
@@ -47,6 +49,7 @@ export class Repositories {
     this.scheduledChanges = new ScheduledChangeRepository(em);
     this.releasePlans = new ReleasePlanRepository(em);
     this.secrets = new SecretRepository(em);
+    this.signingKeys = new SigningKeyRepository(em);
   }
 
   /**

@@ -8,6 +8,11 @@ export interface SdkSecretV1 {
   value: string;
   /** The environment it is defined in: the key's own, or one it inherits from. */
   definedIn: string;
+  /**
+   * Right after a rotation with a grace period: the value it replaced, still valid until `until`
+   * (consumers that verify credentials accept both meanwhile).
+   */
+  previous?: { version: number; value: string; until: string };
 }
 
 /**

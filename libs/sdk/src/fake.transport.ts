@@ -70,3 +70,52 @@ export class FakeTransport implements StreamTransport {
     return this.connections[n];
   }
 }
+
+/** How a {@link FakeSecretsGateway} answers one request: a status (and body, headers), or a network failure. */
+export type FakeSecretsAnswer = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
+
+/**
+ * A scripted `GET /sdk/v1/secrets` for tests: pass its `fetch` to the client. Each request gets
+ * the next of `answers`, or else the current `secrets`; while `holding`, requests wait for
+ * `release()` (or their abort).
+ */
+export class FakeSecretsGateway {
+  /** What a request answered with the default answer gets (its state when it is answered). */
+  secrets: Record<string, { version: number; value: string; definedIn: string }> = {};
+  readonly requests: Array<{ url: string; headers: Record<string, string>; signal: AbortSignal }> = [];
+  /** Answers for the next requests, in order. */
+  answers: FakeSecretsAnswer[] = [];
+  /** Requests wait for `release()` while this is set. */
+  holding = false;
+  private held: Array<() => void> = [];
+
+  readonly fetch = (async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const signal = init.signal ?? new AbortController().signal;
+    this.requests.push({ url, headers: { ...(init.headers as Record<string, string>) }, signal });
+    if (this.holding) {
+      await new Promise<void>((resolve, reject) => {
+        const abort = () => reject(new DOMException('This operation was aborted', 'AbortError'));
+        if (signal.aborted) abort();
+        signal.addEventListener('abort', abort);
+        this.held.push(resolve);
+      });
+    }
+    if (signal.aborted) throw new DOMException('This operation was aborted', 'AbortError');
+    const answer = this.answers.shift() ?? { status: 200, body: { v: 1, environment: 'test', secrets: this.secrets } };
+    if (answer instanceof Error) throw answer;
+    return new Response(answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), {
+      status: answer.status,
+      headers: { 'Content-Type': 'application/json', ...answer.headers },
+    });
+  }) as unknown as typeof fetch;
+
+  /** Lets the requests waiting so far go on. */
+  release(): void {
+    for (const go of this.held.splice(0)) go();
+  }
+
+  /** How many requests are waiting. */
+  get waiting(): number {
+    return this.held.length;
+  }
+}

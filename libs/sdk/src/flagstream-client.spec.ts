@@ -1,5 +1,10 @@
-import { stateHash, type ConfigItemSnapshotV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
-import { FakeTransport } from './fake.transport';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stateHash, type ChangeV1, type ConfigItemSnapshotV1, type FlagSnapshotV1, type PatchMessageV1, type SnapshotMessageV1 } from '@flagstream/protocol';
+import { FakeSecretsGateway, FakeTransport } from './fake.transport';
+import { FileSnapshotCache } from './node/file-snapshot-cache';
+import { FlagstreamSecretsError } from './secrets.store';
 import { FlagstreamAuthError, FlagstreamClient, SnapshotCacheError, type SnapshotCache } from './flagstream-client';
 import type { ExposureEvent } from './exposure.reporter';
 import { Backoff } from './backoff';
@@ -745,5 +750,315 @@ describe('FlagstreamClient state hash checks and offline start', () => {
     expect(configChanges).toEqual([['x', 'y'], ['x']]);
     expect(client.boolean('d', ctx, false)).toBe(false);
     expect(client.config('x', {}, 0)).toBe(2);
+  });
+});
+
+describe('FlagstreamClient secrets', () => {
+  let transport: FakeTransport;
+  let gateway: FakeSecretsGateway;
+  let client: FlagstreamClient;
+  const STRIPE = 'payments/stripe/api-key';
+  const STRIPE_V1 = 'sk_live_first_0123456789';
+  const STRIPE_V2 = 'sk_live_second_9876543210';
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+    gateway = new FakeSecretsGateway();
+    gateway.secrets = {
+      [STRIPE]: { version: 1, value: STRIPE_V1, definedIn: 'test' },
+      'payments/db/password': { version: 4, value: 'pg-pass-1', definedIn: 'production' },
+    };
+  });
+  afterEach(async () => {
+    await client?.close();
+  });
+
+  function start(extra: Partial<ConstructorParameters<typeof FlagstreamClient>[0]> = {}) {
+    client = new FlagstreamClient({ sdkKey: 'fs_server_k', baseUrl: 'http://gw/', transport, fetch: gateway.fetch, secrets: true, backoff: { initialMs: 5, maxMs: 20 }, ...extra });
+    return client;
+  }
+
+  /** A patch of flag `a` (state unchanged) carrying these changes: what the gateway sends for a secret change. */
+  function notice(revision: number, ...paths: string[]): PatchMessageV1 {
+    const changes: ChangeV1[] = paths.map((path) => ({ type: 'secret.changed', path }));
+    return { v: 1, revision, stateHash: stateHash([flag('a', true)], []), occurredAt: new Date().toISOString(), changes };
+  }
+
+  /** Records the events in order, as text. */
+  function record(): string[] {
+    const events: string[] = [];
+    client.on('ready', () => events.push('ready'));
+    client.on('change', (keys) => events.push(`change:${keys.join(',')}`));
+    client.on('secretChange', (paths) => events.push(`secretChange:${paths.join(',')}`));
+    client.on('error', (e, fatal) => events.push(`error:${e.message}:${fatal}`));
+    return events;
+  }
+
+  it('reads the secrets once the stream opens; ready() waits for both; getters serve them from memory', async () => {
+    gateway.holding = true;
+    start();
+    const events = record();
+    let ready = false;
+    void client.ready().then(() => (ready = true));
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await until(() => gateway.waiting === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    // Flags are there, the secrets are not: not ready yet.
+    expect(ready).toBe(false);
+    expect(client.isReady).toBe(false);
+    expect(client.boolean('a', ctx, false)).toBe(true);
+    expect(client.secret(STRIPE)).toBeUndefined();
+    expect(client.secretPaths()).toEqual([]);
+    gateway.release();
+    await client.ready();
+    expect(client.isReady).toBe(true);
+    expect(gateway.requests.map((r) => [r.url, r.headers])).toEqual([['http://gw/sdk/v1/secrets', { Accept: 'application/json', Authorization: 'Bearer fs_server_k' }]]);
+    expect(client.secret(STRIPE)).toBe(STRIPE_V1);
+    expect(client.secretDetail('payments/db/password')).toEqual({ value: 'pg-pass-1', version: 4, definedIn: 'production' });
+    expect(client.secretPaths()).toEqual(['payments/db/password', STRIPE]);
+    expect(client.secret('payments/other')).toBeUndefined();
+    expect(client.secretDetail('payments/other')).toBeUndefined();
+    // A copy: changing it changes nothing held.
+    const detail = client.secretDetail(STRIPE)!;
+    detail.value = 'changed';
+    expect(client.secret(STRIPE)).toBe(STRIPE_V1);
+    // The first state's flags before `ready` (secrets were still missing), then the first read's paths.
+    expect(events).toEqual(['change:a', 'ready', `secretChange:payments/db/password,${STRIPE}`]);
+  });
+
+  it('reads again on a secret.changed notice and reports the paths that changed, appeared or disappeared', async () => {
+    gateway.secrets['payments/same'] = { version: 2, value: 'same', definedIn: 'test' };
+    gateway.secrets['payments/moved'] = { version: 1, value: 'parent', definedIn: 'production' };
+    start();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    const events = record();
+    gateway.secrets = {
+      [STRIPE]: { version: 2, value: STRIPE_V2, definedIn: 'test' },
+      'payments/same': { version: 2, value: 'same', definedIn: 'test' },
+      // Defined in the key's own environment now, with the same version number as the parent's.
+      'payments/moved': { version: 1, value: 'own', definedIn: 'test' },
+      'payments/new': { version: 1, value: 'new', definedIn: 'test' },
+    };
+    c.send('patch', 2, notice(2, STRIPE));
+    await until(() => events.length === 1);
+    expect(events).toEqual([`secretChange:payments/db/password,payments/moved,payments/new,${STRIPE}`]);
+    expect(client.secretDetail(STRIPE)).toEqual({ value: STRIPE_V2, version: 2, definedIn: 'test' });
+    expect(client.secret('payments/db/password')).toBeUndefined();
+    expect(client.secret('payments/moved')).toBe('own');
+    expect(gateway.requests).toHaveLength(2);
+    // A notice is not a state change: no flag change, no resync, and the revision was applied and acknowledged.
+    expect(client.revision).toBe(2);
+    expect(transport.acks).toEqual([1, 2]);
+    expect(transport.connections).toHaveLength(1);
+    // A read that finds nothing new reports nothing.
+    c.send('patch', 3, notice(3, STRIPE));
+    await until(() => gateway.requests.length === 3);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toHaveLength(1);
+  });
+
+  it('coalesces notices: one read at a time, and notices during a read make exactly one more', async () => {
+    start();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    const changes: string[][] = [];
+    client.on('secretChange', (paths) => changes.push(paths));
+    gateway.holding = true;
+    c.send('patch', 2, notice(2, STRIPE));
+    await until(() => gateway.waiting === 1);
+    gateway.secrets[STRIPE] = { version: 2, value: STRIPE_V2, definedIn: 'test' };
+    c.send('patch', 3, notice(3, STRIPE));
+    c.send('patch', 4, notice(4, 'payments/db/password', STRIPE));
+    await new Promise((r) => setTimeout(r, 20));
+    // Still the one read in flight.
+    expect(gateway.requests).toHaveLength(2);
+    gateway.release();
+    await until(() => gateway.waiting === 1);
+    expect(gateway.requests).toHaveLength(3);
+    gateway.release();
+    await until(() => changes.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gateway.requests).toHaveLength(3);
+    expect(changes).toEqual([[STRIPE]]);
+    expect(client.secret(STRIPE)).toBe(STRIPE_V2);
+  });
+
+  it('reads again after each reconnect, and on a snapshot within a connection (notices may have been missed)', async () => {
+    start();
+    const c0 = await transport.connection(0);
+    c0.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    expect(gateway.requests).toHaveLength(1);
+    gateway.secrets[STRIPE] = { version: 2, value: STRIPE_V2, definedIn: 'test' };
+    c0.end();
+    const c1 = await transport.connection(1);
+    expect(c1.lastEventId).toBe('1');
+    await until(() => client.secret(STRIPE) === STRIPE_V2);
+    expect(gateway.requests).toHaveLength(2);
+    // A snapshot first on a connection is covered by the read at open; a later one is not.
+    c0.end();
+    c1.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gateway.requests).toHaveLength(2);
+    c1.send('snapshot', 2, snapshot(2, [flag('a', true)]));
+    await until(() => gateway.requests.length === 3);
+  });
+
+  it.each([
+    [403, { error: { code: 'FORBIDDEN', message: 'client SDK keys can never read secrets' } }, 'this SDK key cannot read secrets: only server keys can (gateway answered 403: client SDK keys can never read secrets)'],
+    [503, { error: { code: 'UNAVAILABLE', message: 'this gateway does not serve secrets' } }, 'the gateway does not serve secrets (gateway answered 503: this gateway does not serve secrets)'],
+  ])('a %i on the first read rejects ready() with a fatal error saying why, and stops the client', async (status, body, message) => {
+    gateway.answers = [{ status, body }];
+    gateway.holding = true;
+    start();
+    const events = record();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    gateway.release();
+    const error = await client.ready(1000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FlagstreamSecretsError);
+    expect(error).toMatchObject({ status, message });
+    expect(events).toEqual(['change:a', `error:${message}:true`]);
+    expect(c.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    // No retry of either the read or the stream; later ready() calls reject the same way; flags still answer.
+    expect(gateway.requests).toHaveLength(1);
+    expect(transport.connections).toHaveLength(1);
+    await expect(client.ready()).rejects.toBe(error);
+    expect(client.isReady).toBe(false);
+    expect(client.boolean('a', ctx, false)).toBe(true);
+  });
+
+  it('retries passing failures of the first read (network, 5xx, 429, a proxy 503) with backoff, each a non-fatal error', async () => {
+    gateway.answers = [
+      new Error('connect ECONNREFUSED 127.0.0.1:4001'),
+      { status: 502, body: '<html>bad gateway</html>' },
+      { status: 503, body: 'upstream unavailable' },
+      { status: 429, body: { error: { code: 'TOO_MANY_REQUESTS', message: 'rate limit exceeded for this SDK key; retry later' } }, headers: { 'Retry-After': '0' } },
+    ];
+    start();
+    const events = record();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready(2000);
+    expect(gateway.requests).toHaveLength(5);
+    // (The first read may fail before the snapshot arrives: the flags' change is left out.)
+    expect(events.filter((e) => e !== 'change:a')).toEqual([
+      'error:reading secrets failed: connect ECONNREFUSED 127.0.0.1:4001:false',
+      'error:reading secrets failed (gateway answered 502):false',
+      'error:reading secrets failed (gateway answered 503):false',
+      'error:the gateway rate-limited reading secrets (gateway answered 429: rate limit exceeded for this SDK key; retry later):false',
+      'ready',
+      `secretChange:payments/db/password,${STRIPE}`,
+    ]);
+    expect(client.secret(STRIPE)).toBe(STRIPE_V1);
+  });
+
+  it('keeps the secrets it holds when a read after ready fails (non-fatal error), and retries passing failures', async () => {
+    start();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    const events = record();
+    gateway.secrets[STRIPE] = { version: 2, value: STRIPE_V2, definedIn: 'test' };
+    gateway.answers = [{ status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; quote error id r1 when reporting it' } } }];
+    gateway.holding = true;
+    c.send('patch', 2, notice(2, STRIPE));
+    await until(() => gateway.waiting === 1);
+    gateway.release();
+    await until(() => events.length === 1);
+    expect(client.secret(STRIPE)).toBe(STRIPE_V1);
+    gateway.holding = false;
+    gateway.release();
+    await until(() => events.length === 2);
+    expect(events).toEqual(['error:reading secrets failed (gateway answered 500: internal error; quote error id r1 when reporting it):false', `secretChange:${STRIPE}`]);
+    expect(client.secret(STRIPE)).toBe(STRIPE_V2);
+
+    // A refusal after ready is not fatal either: the secrets stay, the stream goes on, the next notice reads again.
+    gateway.answers = [{ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'this gateway does not serve secrets' } } }];
+    c.send('patch', 3, notice(3, STRIPE));
+    await until(() => events.length === 3);
+    expect(events[2]).toBe('error:the gateway does not serve secrets (gateway answered 503: this gateway does not serve secrets):false');
+    expect(client.secret(STRIPE)).toBe(STRIPE_V2);
+    expect(c.aborted).toBe(false);
+    gateway.secrets[STRIPE] = { version: 3, value: 'sk_live_third', definedIn: 'test' };
+    c.send('patch', 4, notice(4, STRIPE));
+    await until(() => client.secret(STRIPE) === 'sk_live_third');
+    expect(gateway.requests).toHaveLength(5);
+  });
+
+  it('never writes a secret, value or path, to the snapshot cache; a cached start still waits for the read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flagstream-secrets-'));
+    try {
+      const file = join(dir, 'flags.json');
+      start({ cache: new FileSnapshotCache(file), cacheSaveIntervalMs: 10 });
+      const c = await transport.connection(0);
+      c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+      await client.ready();
+      gateway.secrets[STRIPE] = { version: 2, value: STRIPE_V2, definedIn: 'test' };
+      c.send('patch', 2, notice(2, STRIPE));
+      await until(() => client.secret(STRIPE) === STRIPE_V2);
+      await client.close();
+      const text = await readFile(file, 'utf8');
+      // The cache was written (the state after the notice), and holds nothing of the secrets.
+      expect(JSON.parse(text)).toMatchObject({ revision: 2, flags: [{ key: 'a' }] });
+      for (const needle of [STRIPE_V1, STRIPE_V2, 'pg-pass-1', STRIPE, 'payments/', 'secret']) expect(text).not.toContain(needle);
+
+      // Next start: flags from the cache at once, but ready() only after the gateway served the secrets.
+      transport = new FakeTransport();
+      gateway.holding = true;
+      start({ cache: new FileSnapshotCache(file) });
+      await until(() => gateway.waiting === 1);
+      expect(client.boolean('a', ctx, false)).toBe(true);
+      expect(client.isReady).toBe(false);
+      expect(client.secret(STRIPE)).toBeUndefined();
+      gateway.release();
+      await client.ready();
+      expect(client.secret(STRIPE)).toBe(STRIPE_V2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('close() aborts a read in flight and rejects ready()', async () => {
+    gateway.holding = true;
+    start();
+    const ready = client.ready(5000);
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await until(() => gateway.waiting === 1);
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.message));
+    await client.close();
+    expect(gateway.requests[0]!.signal.aborted).toBe(true);
+    await expect(ready).rejects.toThrow('Flagstream client closed');
+    expect(errors).toEqual([]);
+    expect(client.secret(STRIPE)).toBeUndefined();
+  });
+
+  it('says what it is waiting for when ready() times out with flags but no secrets', async () => {
+    gateway.holding = true;
+    start();
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await expect(client.ready(50)).rejects.toThrow('Flagstream client not ready after 50 ms (it has flags, but has not read the secrets yet)');
+  });
+
+  it('reads no secrets without the option (notices are ignored; getters answer nothing)', async () => {
+    start({ secrets: false });
+    const c = await transport.connection(0);
+    c.send('snapshot', 1, snapshot(1, [flag('a', true)]));
+    await client.ready();
+    c.send('patch', 2, notice(2, STRIPE));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(client.revision).toBe(2);
+    expect(gateway.requests).toEqual([]);
+    expect(client.secret(STRIPE)).toBeUndefined();
+    expect(client.secretDetail(STRIPE)).toBeUndefined();
+    expect(client.secretPaths()).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
 import { Backoff, type BackoffOptions } from './backoff';
 import { Emitter } from './emitter';
 import { ExposureReporter, type ExposureOptions } from './exposure.reporter';
+import { FlagstreamSecretsError, SecretsStore, type SecretDetail } from './secrets.store';
 import { FetchSseTransport, StreamHttpError, type StreamEvent, type StreamTransport } from './transport';
 
 /** The evaluation context: attributes of the user, tenant, device… `targetingKey` identifies it. */
@@ -101,6 +102,14 @@ export interface FlagstreamClientOptions {
    * through a bounded queue. Off when absent.
    */
   exposures?: ExposureOptions;
+  /**
+   * Also read the secrets this server key's secret policies let it read (`GET /sdk/v1/secrets`),
+   * served by `secret()` from memory and read again whenever the stream announces a change to
+   * one (`secretChange`). They are held in memory only: never in the cache, a log or an error.
+   * `ready()` then also waits for the first successful read, and rejects when the gateway refuses
+   * it for good (a client key, a gateway that does not serve secrets). Default false.
+   */
+  secrets?: boolean;
 }
 
 /** The events of `FlagstreamClient` and their arguments (`client.on(name, listener)`). */
@@ -119,9 +128,18 @@ export type FlagstreamClientEvents = {
   change: [keys: string[]];
   /** Config items that changed (upserted or deleted). */
   configChange: [keys: string[]];
+  /**
+   * Secrets (with the `secrets` option) whose version or definition changed, that appeared or
+   * that disappeared, by path (sorted), after a read from the gateway; the first read reports
+   * every path held. Never values: read them with `secret(path)`.
+   */
+  secretChange: [paths: string[]];
   /** A revision was applied. */
   revision: [revision: number];
-  /** Something went wrong; the client keeps retrying unless `fatal`. */
+  /**
+   * Something went wrong; the client keeps retrying unless `fatal`. With the `secrets` option, a
+   * failed read of secrets is a `FlagstreamSecretsError`: non-fatal, the last secrets are kept.
+   */
   error: [error: Error, fatal: boolean];
 };
 
@@ -155,7 +173,8 @@ export class FlagstreamAuthError extends Error {
 /**
  * A server-side Flagstream client: follows the gateway's stream for one environment and evaluates
  * flags locally, with no network round trip. Getters never throw: on any problem they return the
- * default with reason `ERROR`.
+ * default with reason `ERROR`. With the `secrets` option it also holds the secrets its key may
+ * read, in memory.
  */
 export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   /** The state served; replaced whole by each snapshot whose state hash checks out. */
@@ -187,12 +206,26 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   private wake: (() => void) | null = null;
   /** Why the bootstrap snapshot was refused (reported once listeners can hear it). */
   private bootstrapProblem: Error | null = null;
+  /** The secrets (with the `secrets` option): in memory only, never in the snapshot the cache saves. */
+  private readonly secretsStore: SecretsStore | null;
+  /** `ready` was announced: the client has a state and, with `secrets`, has read them once. */
+  private announced = false;
 
   constructor(private readonly options: FlagstreamClientOptions) {
     super();
     this.streamTransport = options.transport ?? null;
     this.backoff = new Backoff(options.backoff);
     this.exposures = options.exposures ? new ExposureReporter(options.exposures, (e) => this.emit('error', e, false)) : null;
+    this.secretsStore = options.secrets
+      ? new SecretsStore({
+          baseUrl: options.baseUrl,
+          sdkKey: options.sdkKey,
+          fetch: options.fetch,
+          backoff: options.backoff,
+          onRead: (changed) => this.onSecretsRead(changed),
+          onError: (error, retrying) => this.onSecretsError(error, retrying),
+        })
+      : null;
     if (options.bootstrap) {
       try {
         this.applySnapshot(asSnapshot(options.bootstrap, 'bootstrap snapshot', 'ignoring it'), 'bootstrap');
@@ -214,9 +247,12 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
     return this.replica.revision;
   }
 
-  /** Whether the client has a state to evaluate (from the network, cache or bootstrap). */
+  /**
+   * Whether the client has a state to evaluate (from the network, cache or bootstrap) and, with
+   * the `secrets` option, has read the secrets once: what `ready()` waits for.
+   */
   get isReady(): boolean {
-    return this.haveState;
+    return this.announced;
   }
 
   /** Exposures not delivered (queue overflow, failed batches, or unsent at `close()`); 0 without `exposures`. */
@@ -225,11 +261,13 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   }
 
   /**
-   * Resolves once the client has a state (the first snapshot, or the cached/bootstrap one).
-   * Rejects after `timeoutMs` (default 5 s) or when the key is refused.
+   * Resolves once the client has a state (the first snapshot, or the cached/bootstrap one) and,
+   * with the `secrets` option, has read the secrets once (secrets are never cached: that read
+   * needs the gateway). Rejects after `timeoutMs` (default 5 s), when the key is refused, or when
+   * the first read of secrets is refused for good (`FlagstreamSecretsError`).
    */
   ready(timeoutMs = 5000): Promise<void> {
-    if (this.haveState) return Promise.resolve();
+    if (this.announced) return Promise.resolve();
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise((resolve, reject) => {
       const since = Date.now();
@@ -254,7 +292,11 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
       // keeps the first use of Node's timer machinery (slow when cold) off the start-up path.
       nextMacrotask(() => {
         if (settled) return;
-        timer = setTimeout(() => reject(new Error(`Flagstream client not ready after ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - since)));
+        timer = setTimeout(() => {
+          // Flags without secrets: say what is missing (the `error` events say why).
+          const waiting = this.haveState ? ' (it has flags, but has not read the secrets yet)' : '';
+          reject(new Error(`Flagstream client not ready after ${timeoutMs} ms${waiting}`));
+        }, Math.max(0, timeoutMs - (Date.now() - since)));
       });
     });
   }
@@ -343,6 +385,25 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   }
 
   /**
+   * The value of the secret at `path` (`payments/stripe/api-key`), from memory. `undefined` when
+   * the key's policies do not let it read that path, the secret does not exist (or its current
+   * version was destroyed), the client has not read secrets yet, or the `secrets` option is off.
+   */
+  secret(path: string): string | undefined {
+    return this.secretsStore?.value(path);
+  }
+
+  /** The secret at `path` with its version and the environment it is defined in (a copy), or `undefined` as for `secret()`. */
+  secretDetail(path: string): SecretDetail | undefined {
+    return this.secretsStore?.get(path);
+  }
+
+  /** The paths of the secrets held, sorted (empty before the first read, or without the `secrets` option). */
+  secretPaths(): string[] {
+    return this.secretsStore?.paths() ?? [];
+  }
+
+  /**
    * Calls `listener` whenever the value of `key` for `context` changes (not on every change of
    * the flag). Returns a function that stops it.
    */
@@ -358,17 +419,18 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   }
 
   /**
-   * Stops streaming and releases everything: saves the current state to the cache if it changed
-   * since the last save, sends queued exposures (waiting at most their `closeTimeoutMs`), and
-   * rejects pending `ready()` calls. Afterwards nothing of the client keeps the process alive;
-   * getters keep answering from the last state.
+   * Stops streaming and releases everything: aborts a read of secrets in flight, saves the
+   * current state to the cache if it changed since the last save, sends queued exposures (waiting
+   * at most their `closeTimeoutMs`), and rejects pending `ready()` calls. Afterwards nothing of
+   * the client keeps the process alive; getters (`secret()` included) keep answering from the
+   * last state.
    */
   async close(): Promise<void> {
     this.closed = true;
     this.connection?.abort();
     if (this.sleepTimer) clearTimeout(this.sleepTimer);
     this.wake?.();
-    await this.loop;
+    await Promise.all([this.loop, this.secretsStore?.close()]);
     this.saveNow();
     await Promise.all([...this.saves]);
     await this.exposures?.close();
@@ -440,12 +502,13 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
 
   /** Follows the gateway's stream until the client closes or the key is refused, reconnecting with backoff. */
   private async follow(): Promise<void> {
-    while (!this.closed) {
+    while (!this.closed && !this.fatal) {
       const controller = new AbortController();
       this.connection = controller;
       this.immediate = false;
       const started = Date.now();
       let failure: Error | null = null;
+      let messages = 0;
       try {
         await this.transport.open({
           lastEventId: this.haveState && !this.resync ? String(this.replica.revision) : undefined,
@@ -454,9 +517,16 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
             if (controller.signal.aborted || this.closed) return;
             this.link = 'connected';
             this.emit('connected');
+            // The gateway follows the environment for us now: read the secrets (again), since
+            // notices of changes may have been missed while there was no stream.
+            this.secretsStore?.refresh();
           },
           onMessage: (event, message) => {
-            if (!controller.signal.aborted) this.onMessage(event, message, controller);
+            if (controller.signal.aborted) return;
+            // A snapshot within a connection means the gateway lost track: notices may be lost too.
+            if (event === 'snapshot' && messages > 0) this.secretsStore?.refresh();
+            messages++;
+            this.onMessage(event, message, controller);
           },
         });
       } catch (e) {
@@ -465,9 +535,10 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
       const deliberate = controller.signal.aborted;
       // Whatever the transport left open goes now (idempotent when it cleaned up itself).
       controller.abort();
-      if (this.closed) break;
+      if (this.closed || this.fatal) break;
       if (failure instanceof StreamHttpError && (failure.status === 401 || failure.status === 403)) {
         this.fatal = new FlagstreamAuthError(failure.status, `the gateway refused the SDK key (${failure.message}); not retrying`);
+        void this.secretsStore?.close();
         this.lost(this.fatal);
         this.emit('error', this.fatal, true);
         for (const w of this.readyWaiters.splice(0)) w.reject(this.fatal);
@@ -519,6 +590,8 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
         }
         this.scheduleSave();
         this.afterApply(this.changedKeys(patch), patch.revision, patch.changes.flatMap((c) => (c.type === 'config.upsert' ? [c.config.key] : c.type === 'config.delete' ? [c.key] : [])));
+        // A notice only (never a value, not part of the state): read the secrets again.
+        if (patch.changes.some((c) => c.type === 'secret.changed')) this.secretsStore?.refresh();
       }
     } catch (e) {
       this.emit('error', toError(e), false);
@@ -600,18 +673,49 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   }
 
   private afterApply(changed: string[], acknowledge: number | null, configs: string[] = []): void {
-    const first = !this.haveState;
     this.haveState = true;
-    if (first) {
-      for (const w of this.readyWaiters.splice(0)) w.resolve();
-      this.emit('ready');
-    }
+    this.announceReady();
     if (changed.length) this.emit('change', changed.sort());
     if (configs.length) this.emit('configChange', configs.sort());
     if (acknowledge !== null) {
       this.emit('revision', acknowledge);
       if (this.options.acknowledge !== false) void this.transport.ack(acknowledge);
     }
+  }
+
+  /** Resolves `ready()` and emits `ready`, once: when there is a state and, with `secrets`, they were read. */
+  private announceReady(): void {
+    if (this.announced || !this.haveState || this.fatal || (this.secretsStore && !this.secretsStore.loaded)) return;
+    this.announced = true;
+    for (const w of this.readyWaiters.splice(0)) w.resolve();
+    this.emit('ready');
+  }
+
+  private onSecretsRead(changed: string[]): void {
+    if (this.closed) return;
+    this.announceReady();
+    if (changed.length) this.emit('secretChange', changed);
+  }
+
+  /**
+   * A failed read of secrets. The first read refused for good (a client key, a gateway that does
+   * not serve secrets) stops the client like a refused key: `secrets` was asked for and will never
+   * come. Any other failure is non-fatal, and the secrets read last stay served.
+   */
+  private onSecretsError(error: FlagstreamSecretsError, retrying: boolean): void {
+    if (this.closed || this.fatal) return;
+    if (retrying || this.secretsStore?.loaded) {
+      this.emit('error', error, false);
+      return;
+    }
+    this.fatal = error;
+    void this.secretsStore?.close();
+    this.connection?.abort();
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wake?.();
+    this.lost(error);
+    this.emit('error', error, true);
+    for (const w of this.readyWaiters.splice(0)) w.reject(error);
   }
 
   /** Flags whose definition changed, including flags that use a changed segment. */

@@ -1,5 +1,7 @@
 export { FlagstreamClient, FlagstreamAuthError } from './flagstream-client';
 export type { ConfigDetail, EvaluationContext, EvaluationDetail, ErrorCode, FlagstreamClientEvents, FlagstreamClientOptions, SnapshotCache } from './flagstream-client';
+export { FlagstreamSecretsError } from './secrets.store';
+export type { SecretDetail } from './secrets.store';
 export { Backoff } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { FetchSseTransport, StreamHttpError } from './transport';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDefined, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
 
 /** A new version's value. No example: values never appear in the OpenAPI document. */
 export class PutSecretDto {
@@ -65,4 +65,36 @@ export class CreateSecretPolicyDto {
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'description must not contain control characters' })
   description?: string;
+}
+
+/** A rotation policy; the domain checks the rotator's settings. */
+export class RotationPolicyDto {
+  @ApiProperty({ description: 'seconds between rotations (at least 60)', example: 2592000 })
+  @IsInt()
+  @Min(60)
+  intervalSeconds!: number;
+
+  @ApiPropertyOptional({ description: 'send a "rotation due" alert this long before (0: none)', default: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  notifyBeforeSeconds?: number;
+
+  @ApiPropertyOptional({ description: 'how long the replaced value is still served beside the new one', default: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  graceSeconds?: number;
+
+  @ApiProperty({ enum: ['random-token', 'webhook'] })
+  @IsIn(['random-token', 'webhook'])
+  rotator!: 'random-token' | 'webhook';
+
+  @ApiPropertyOptional({
+    description: 'random-token: {bytes (16..256, 32), encoding ("base64url" | "hex"), prefix}; webhook: {url, signingSecretPath}',
+    example: { bytes: 32, encoding: 'base64url', prefix: 'tok_' },
+  })
+  @IsOptional()
+  @IsObject()
+  config?: Record<string, unknown>;
 }

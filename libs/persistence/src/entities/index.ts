@@ -13,6 +13,7 @@ export * from './config-version.entity';
 export * from './scheduled-change.entity';
 export * from './release-plan.entity';
 export * from './secret.entity';
+export * from './signing-key.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -27,7 +28,8 @@ import { ProjectEntity } from './project.entity';
 import { SdkKeyEntity } from './sdk-key.entity';
 import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
-import { SecretEntity, SecretPolicyEntity, SecretVersionEntity } from './secret.entity';
+import { SecretEntity, SecretPolicyEntity, SecretRotationPolicyEntity, SecretVersionEntity } from './secret.entity';
+import { SigningKeyEntity, SigningKeySettingsEntity } from './signing-key.entity';
 import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
 export const ENTITIES = [
@@ -51,4 +53,7 @@ export const ENTITIES = [
   SecretEntity,
   SecretVersionEntity,
   SecretPolicyEntity,
+  SecretRotationPolicyEntity,
+  SigningKeyEntity,
+  SigningKeySettingsEntity,
 ];

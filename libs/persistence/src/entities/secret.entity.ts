@@ -47,3 +47,28 @@ export class SecretPolicyEntity {
   @Column({ name: 'created_by', type: 'jsonb' }) createdBy!: AuditActor;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
+
+export type SecretRotator = 'random-token' | 'webhook';
+
+/** How and when a secret gets a new value (docs/secrets.md#rotation). */
+@Entity({ name: 'secret_rotation_policies' })
+export class SecretRotationPolicyEntity {
+  @PrimaryColumn({ name: 'secret_id', type: 'uuid' }) secretId!: string;
+  @Column({ name: 'interval_seconds', type: 'integer' }) intervalSeconds!: number;
+  @Column({ name: 'notify_before_seconds', type: 'integer' }) notifyBeforeSeconds!: number;
+  @Column({ name: 'grace_seconds', type: 'integer' }) graceSeconds!: number;
+  @Column({ type: 'text' }) rotator!: SecretRotator;
+  @Column({ name: 'rotator_config', type: 'jsonb' }) rotatorConfig!: Record<string, unknown>;
+  @Column({ name: 'next_rotation_at', type: 'timestamptz' }) nextRotationAt!: Date;
+  @Column({ name: 'last_rotated_at', type: 'timestamptz', nullable: true }) lastRotatedAt!: Date | null;
+  /** The version replaced by the last rotation, still served beside the new one until `graceUntil`. */
+  @Column({ name: 'previous_version', type: 'integer', nullable: true }) previousVersion!: number | null;
+  @Column({ name: 'grace_until', type: 'timestamptz', nullable: true }) graceUntil!: Date | null;
+  @Column({ name: 'consecutive_failures', type: 'integer' }) consecutiveFailures!: number;
+  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  /** The `nextRotationAt` a "rotation due" notice was sent for (one notice per cycle). */
+  @Column({ name: 'notified_for', type: 'timestamptz', nullable: true }) notifiedFor!: Date | null;
+  @Column({ name: 'created_by', type: 'jsonb' }) createdBy!: AuditActor;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}

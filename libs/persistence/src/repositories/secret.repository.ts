@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { SecretEntity, SecretPolicyEntity, SecretVersionEntity } from '../entities';
+import { SecretEntity, SecretPolicyEntity, SecretRotationPolicyEntity, SecretVersionEntity } from '../entities';
 import { insertOrConflict } from '../pg-errors';
 
 export type NewSecretVersion = Pick<SecretVersionEntity, 'secretId' | 'version' | 'kekVersion' | 'createdBy' | 'reason'> & { ciphertext: Buffer };
+export type NewRotationPolicy = Pick<SecretRotationPolicyEntity, 'secretId' | 'intervalSeconds' | 'notifyBeforeSeconds' | 'graceSeconds' | 'rotator' | 'rotatorConfig' | 'nextRotationAt' | 'createdBy'>;
 export type NewSecretPolicy = Pick<SecretPolicyEntity, 'projectId' | 'subjectType' | 'subject' | 'paths' | 'environments' | 'description' | 'createdBy'>;
 
 /** A stored value: its ciphertext, or null once destroyed. */
@@ -97,6 +98,70 @@ export class SecretRepository {
 
   async deletePolicy(id: string): Promise<void> {
     await this.em.getRepository(SecretPolicyEntity).delete({ id });
+  }
+
+  findSecretById(id: string): Promise<SecretEntity | null> {
+    return this.em.getRepository(SecretEntity).findOne({ where: { id } });
+  }
+
+  rotationPolicy(secretId: string, lock = false): Promise<SecretRotationPolicyEntity | null> {
+    const qb = this.em.getRepository(SecretRotationPolicyEntity).createQueryBuilder('r').where('r.secret_id = :secretId', { secretId });
+    if (lock) qb.setLock('pessimistic_write');
+    return qb.getOne();
+  }
+
+  /** Creates or replaces a secret's rotation policy (its schedule state starts over). */
+  async upsertRotationPolicy(values: NewRotationPolicy): Promise<SecretRotationPolicyEntity> {
+    await this.em.getRepository(SecretRotationPolicyEntity).delete({ secretId: values.secretId });
+    return this.em
+      .getRepository(SecretRotationPolicyEntity)
+      .save(this.em.create(SecretRotationPolicyEntity, { ...values, lastRotatedAt: null, previousVersion: null, graceUntil: null, consecutiveFailures: 0, lastError: null, notifiedFor: null }));
+  }
+
+  saveRotationPolicy(p: SecretRotationPolicyEntity): Promise<SecretRotationPolicyEntity> {
+    return this.em.getRepository(SecretRotationPolicyEntity).save(p);
+  }
+
+  async deleteRotationPolicy(secretId: string): Promise<boolean> {
+    const r = await this.em.getRepository(SecretRotationPolicyEntity).delete({ secretId });
+    return (r.affected ?? 0) > 0;
+  }
+
+  /** The rotation policies of a project's secrets, with their secrets (the compliance report). */
+  async rotationPolicies(projectId: string): Promise<Array<{ policy: SecretRotationPolicyEntity; secret: SecretEntity }>> {
+    const secrets = await this.em.getRepository(SecretEntity).find({ where: { projectId } });
+    const byId = new Map(secrets.map((s) => [s.id, s]));
+    if (!secrets.length) return [];
+    const policies = await this.em
+      .getRepository(SecretRotationPolicyEntity)
+      .createQueryBuilder('r')
+      .where('r.secret_id = ANY(:ids)', { ids: secrets.map((s) => s.id) })
+      .orderBy('r.next_rotation_at', 'ASC')
+      .getMany();
+    return policies.map((policy) => ({ policy, secret: byId.get(policy.secretId)! }));
+  }
+
+  /** Policies whose rotation or notice is due by `at`, soonest first (the worker's pass). */
+  dueRotationPolicies(at: Date, limit: number): Promise<SecretRotationPolicyEntity[]> {
+    return this.em
+      .getRepository(SecretRotationPolicyEntity)
+      .createQueryBuilder('r')
+      .where("r.next_rotation_at <= :at OR (r.notify_before_seconds > 0 AND r.next_rotation_at - make_interval(secs => r.notify_before_seconds) <= :at AND r.notified_for IS DISTINCT FROM r.next_rotation_at)", { at })
+      .orderBy('r.next_rotation_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /**
+   * Claims a due rotation for one worker: moves `next_rotation_at` on from the value it was read
+   * with; false when another worker claimed it first (or the policy changed).
+   */
+  async claimRotation(secretId: string, dueAt: Date, next: Date): Promise<boolean> {
+    const [, count]: [unknown[], number] = await this.em.query(
+      'UPDATE secret_rotation_policies SET next_rotation_at = $3, updated_at = now() WHERE secret_id = $1 AND next_rotation_at = $2',
+      [secretId, dueAt.toISOString(), next.toISOString()],
+    );
+    return count > 0;
   }
 
   /**
