@@ -44,11 +44,23 @@ describe('configuration API', () => {
     expect(badDefault.body.error.details).toEqual([{ path: 'default', message: 'must be >= 1' }]);
     expect((await api.get(`${C}/a.b`)).status).toBe(404);
     expect((await api.post(C, { key: 'payments.limits', schema: true, default: 1 })).status).toBe(409);
-    const secret = await api.post(C, { key: 'stripe.key', schema: true, default: { api: { $secret: 'payments/stripe/api-key' } } });
-    expect(secret.status).toBe(400);
-    expect(secret.body.error.details).toEqual([
-      { path: 'default.api', message: 'secret references ({"$secret": path}) are reserved for the secrets store, which is not available yet; config values are not secret' },
-    ]);
+    // Secret references: well formed, never in a client-visible item, and a string where the schema looks.
+    const malformed = await api.post(C, { key: 'stripe.key', schema: true, default: { api: { $secret: 'Payments Key' }, other: { $secret: 'a', more: 1 } } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.details.map((d: { path: string }) => d.path)).toEqual(['default.api', 'default.other']);
+    const visible = await api.post(C, { key: 'stripe.key', schema: true, clientVisible: true, default: { api: { $secret: 'payments/stripe/api-key' } } });
+    expect(visible.status).toBe(400);
+    expect(visible.body.error.details).toEqual([{ path: 'default.api', message: 'a client-visible item cannot refer to a secret: client SDKs can never read secrets' }]);
+    const typed = await api.post(C, { key: 'stripe.port', schema: { type: 'object', properties: { port: { type: 'integer' } } }, default: { port: { $secret: 'payments/port' } } });
+    expect(typed.status).toBe(400);
+    expect(typed.body.error.details).toEqual([{ path: 'default.port', message: 'must be integer' }]);
+    const ok = await api.post(C, { key: 'stripe.key', schema: { type: 'object', properties: { api: { type: 'string' } } }, default: { api: { $secret: 'payments/stripe/api-key' } } });
+    expect(ok.status).toBe(201);
+    const flip = await api.patch(`${C}/stripe.key`, { clientVisible: true, version: ok.body.version });
+    expect(flip.status).toBe(400);
+    expect(flip.body.error.details.map((d: { path: string }) => d.path)).toEqual(['clientVisible']);
+    // Out of the way of the later tests, which count the project's items.
+    expect((await api.delete(`${C}/stripe.key`)).status).toBe(204);
   });
 
   it('sets environment and tenant layers, resolves through the chain, and explains', async () => {

@@ -112,6 +112,48 @@ describe('SDK secrets against the real admin API and gateway', () => {
     expect(await auditOf(keys.ungranted.id)).toEqual([]);
   });
 
+  it('resolves {"$secret": path} references in config values for the keys that may read them, live', async () => {
+    const created = await owner.post(`${P}/configs`, {
+      key: 'payments.gateway',
+      schema: { type: 'object', properties: { url: { type: 'string' }, apiKey: { type: 'string' } }, required: ['url', 'apiKey'] },
+      default: { url: 'https://api.stripe.example', apiKey: { $secret: 'payments/db/password' } },
+    });
+    expect(created.status).toBe(201);
+    const granted = client(keys.granted.key);
+    const ungranted = client(keys.ungranted.key);
+    const plain = client(keys.granted.key, { secrets: false });
+    await Promise.all([granted.ready(), ungranted.ready(), plain.ready()]);
+    await eventually(async () => (granted.configDetail('payments.gateway', {}, null).version ? true : undefined));
+    expect(granted.config('payments.gateway', {}, null)).toEqual({ url: 'https://api.stripe.example', apiKey: VALUES.db });
+    expect(ungranted.configDetail('payments.gateway', {}, null)).toMatchObject({
+      value: null,
+      reason: 'ERROR',
+      errorMessage: 'config item "payments.gateway" refers to secret "payments/db/password", which this SDK key cannot read (or which does not exist)',
+    });
+    expect(plain.configDetail('payments.gateway', {}, null)).toMatchObject({ value: null, reason: 'ERROR', errorMessage: 'config item "payments.gateway" refers to secrets: create the client with secrets: true' });
+    // The stream itself carries the reference, never the value.
+    const snapshot = await fetch(`${gw.url}/sdk/v1/stream`, { headers: { authorization: `Bearer ${keys.granted.key}` }, signal: AbortSignal.timeout(1500) })
+      .then(async (res) => {
+        // Until the snapshot's config item has arrived (a snapshot may come in several chunks).
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('payments.gateway')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+        await reader.cancel();
+        return text;
+      })
+      .catch(() => '');
+    expect(snapshot).toContain('"$secret":"payments/db/password"');
+    expect(snapshot).not.toContain(VALUES.db);
+    // A new version of the secret reaches the config value live.
+    const seen = new Promise<unknown>((resolve) => granted.onConfigChange('payments.gateway', {}, resolve));
+    expect((await owner.put(`${S('staging')}/payments/db/password`, { value: 'pg-sdk-e2e-password-rotated' })).status).toBe(200);
+    expect(await seen).toEqual({ url: 'https://api.stripe.example', apiKey: 'pg-sdk-e2e-password-rotated' });
+  });
+
   it('rejects ready() saying why when the gateway does not serve secrets', async () => {
     const bare = await startGateway(h);
     gateways.push(bare);

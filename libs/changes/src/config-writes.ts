@@ -6,8 +6,11 @@ import {
   findBrokenValues,
   replayVersions,
   sameJson,
+  secretReferenceProblems,
+  secretReferences,
   sortLayers,
   toWireLayer,
+  withReferencePlaceholders,
   type ConfigChange,
   type ConfigDefinition,
   type ConfigItemState,
@@ -239,22 +242,28 @@ export class ConfigWrites {
     for (const c of changes) {
       if (c.kind !== 'layer' || !c.after) continue;
       const where = opts.pathOf?.(c.address) ?? describe(c.address);
-      const secretAt = secretReference(c.after.value, '');
-      if (secretAt !== null) details.push({ path: join(where, secretAt), message: 'secret references ({"$secret": path}) are reserved for the secrets store, which is not available yet; config values are not secret' });
+      // Secret references: well formed, and never in a client-visible item (client SDKs cannot read secrets).
+      for (const p of secretReferenceProblems(c.after.value)) details.push({ path: join(where, p.path), message: p.message });
+      if (def.clientVisible) for (const r of secretReferences(c.after.value)) details.push({ path: join(where, r.at), message: 'a client-visible item cannot refer to a secret: client SDKs can never read secrets' });
       // With replace, any layer can be the effective value, so each must be valid whole. With
       // merge, layers are patches: only the default stands alone; the rest is checked merged.
+      // A reference stands for a string (what the schema sees at its place).
       if (def.merge === 'replace' || c.address.scope === 'default') {
-        for (const p of schema.check(c.after.value)) details.push({ path: join(where, p.path), message: p.message });
+        for (const p of schema.check(withReferencePlaceholders(c.after.value))) details.push({ path: join(where, p.path), message: p.message });
       }
       if (c.address.scope === 'targeted') {
         const base = where.replace(/\.value$/, '');
         for (const p of validateConditions(c.after.clauses, (k) => segmentKeys.has(k))) details.push({ path: join(`${base}.clauses`, p.path), message: p.message });
       }
     }
+    // Made client-visible while a layer refers to a secret: refused too.
+    if (def.clientVisible && definitionChanged && !details.length && proposed.layers.some((l) => secretReferences(l.value).length > 0)) {
+      details.push({ path: 'clientVisible', message: 'the item refers to secrets in some of its values: client SDKs can never read secrets; remove the references first' });
+    }
     if (details.length) throw new ValidationError('value does not satisfy the schema of the config item', details);
     // Then every effective value the change reaches.
     const touched = definitionChanged || changes.some((c) => c.kind === 'layer' && c.address.scope === 'default') ? ['*'] : [...new Set(changes.flatMap((c) => (c.kind === 'layer' && c.address.environment ? [c.address.environment] : [])))];
-    const result = findBrokenValues({ merge: def.merge, layers: proposed.layers.map(toWireLayer), environments: scope.nodes, touched, check: (v) => schema.check(v) });
+    const result = findBrokenValues({ merge: def.merge, layers: proposed.layers.map(toWireLayer), environments: scope.nodes, touched, check: (v) => schema.check(withReferencePlaceholders(v)) });
     if (result.tooManyCombinations) {
       const t = result.tooManyCombinations;
       throw new ValidationError(`targeted overrides of environment "${t.environment}" combine in ${t.combinations} ways, more than can be validated (256); use fewer rules along its chain`);
@@ -300,7 +309,7 @@ export class ConfigWrites {
       const state = await this.stateOf(tx, scope, item);
       const def = state.definition!;
       const schema = compileConfigSchema(def.schema);
-      const result = findBrokenValues({ merge: def.merge, layers: state.layers.map(toWireLayer), environments: nodes, touched: [environment], check: (v) => schema.check(v) });
+      const result = findBrokenValues({ merge: def.merge, layers: state.layers.map(toWireLayer), environments: nodes, touched: [environment], check: (v) => schema.check(withReferencePlaceholders(v)) });
       for (const b of result.broken) broken.push({ environment: b.environment, tenant: b.tenant, ...(b.rules ? { rules: b.rules } : {}), path: b.path, message: `config item "${item.key}": ${b.message}` });
       for (const env of scope.environments) {
         const was = this.snapshotOf(scope, item.key, item.version, def, state.layers, chainOf(env.key, scope.nodes));
@@ -358,23 +367,6 @@ export function describe(a: LayerAddress): string {
   if (a.scope === 'environment') return `${env}.value`;
   if (a.scope === 'tenant') return `${env}.tenants[${JSON.stringify(a.tenant)}]`;
   return `${env}.rules[${JSON.stringify(a.ruleId)}].value`;
-}
-
-/** The path of the first `{"$secret": ...}` object inside a value, or null. */
-function secretReference(value: unknown, path: string): string | null {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = secretReference(value[i], `${path}[${i}]`);
-      if (hit !== null) return hit;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    if (Object.prototype.hasOwnProperty.call(value, '$secret')) return path;
-    for (const [k, v] of Object.entries(value)) {
-      const hit = secretReference(v, path ? `${path}.${k}` : k);
-      if (hit !== null) return hit;
-    }
-  }
-  return null;
 }
 
 function join(prefix: string, path: string): string {

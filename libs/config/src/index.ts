@@ -9,3 +9,5 @@ export { applyVersion, replayVersions, diffStates, sortLayers, sameJson, address
 export type { LayerAddress, LayerContent, ConfigDefinition, StoredLayer, ConfigItemState, ConfigChange, ConfigVersionRecord } from './config-history';
 export { configSnapshotFor, compileConfigSnapshot, toWireLayer } from './config-snapshot';
 export type { SnapshotItem, ConfigEvaluation, ConfigReason, CompiledConfigSnapshot } from './config-snapshot';
+export { SECRET_REFERENCE_KEY, SECRET_REFERENCE_PLACEHOLDER, isSecretReference, secretReferences, secretReferenceProblems, withReferencePlaceholders, resolveSecretReferences } from './secret-reference';
+export type { SecretReferenceProblem } from './secret-reference';

@@ -7,7 +7,7 @@ import {
   type PatchMessageV1,
   type SnapshotMessageV1,
 } from '@flagstream/protocol';
-import { compileConfigSnapshot, type CompiledConfigSnapshot, type ConfigEvaluation, type ConfigReason } from '@flagstream/config';
+import { compileConfigSnapshot, resolveSecretReferences, secretReferences, type CompiledConfigSnapshot, type ConfigEvaluation, type ConfigReason } from '@flagstream/config';
 import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
 import { Backoff, type BackoffOptions } from './backoff';
 import { Emitter } from './emitter';
@@ -351,7 +351,15 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
       if (!item) return { value: defaultValue, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `config item "${key}" was not found` };
       const r = item.evaluate(context);
       if (!r.found) return { value: defaultValue, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `config item "${key}" has no value in this environment` };
-      const out: ConfigDetail<T> = { value: r.value as T, reason: r.reason, version: r.version };
+      let value = r.value;
+      // `{"$secret": path}` inside the value: the secret's value, read from memory (secrets: true).
+      if (secretReferences(value).length) {
+        if (!this.options.secrets) return { value: defaultValue, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: `config item "${key}" refers to secrets: create the client with secrets: true` };
+        const resolved = resolveSecretReferences(value, (path) => this.secret(path));
+        if ('missing' in resolved) return { value: defaultValue, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: `config item "${key}" refers to secret "${resolved.missing}", which this SDK key cannot read (or which does not exist)` };
+        value = resolved.value;
+      }
+      const out: ConfigDetail<T> = { value: value as T, reason: r.reason, version: r.version };
       if (r.source) out.source = r.source;
       return out;
     } catch (e) {
@@ -366,13 +374,20 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   onConfigChange<T = unknown>(key: string, context: EvaluationContext, listener: (value: T | undefined, previous: T | undefined) => void): () => void {
     const read = () => this.configDetail<unknown>(key, context, undefined);
     let last = this.haveState ? read() : undefined;
-    return this.on('configChange', () => {
+    const check = () => {
       const now = read();
       if (last && JSON.stringify(last.value) === JSON.stringify(now.value)) return;
       const previous = last?.value as T | undefined;
       last = now;
       listener(now.value as T | undefined, previous);
-    });
+    };
+    // A value that refers to secrets also changes when one of them does.
+    const offConfig = this.on('configChange', check);
+    const offSecrets = this.on('secretChange', check);
+    return () => {
+      offConfig();
+      offSecrets();
+    };
   }
 
   /** Config items compiled for evaluation, once per revision. */
