@@ -96,6 +96,24 @@ describe('@flagstream/sdk as a packed npm package', () => {
     expect(code).not.toMatch(/\bajv\b/);
   });
 
+  it('installs the `flagstream` bin, which runs a command with the key from the environment (docs/cli.md)', async () => {
+    const pkg = JSON.parse(await readFile(path.join(scratch.packageDir, 'package.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ flagstream: './dist/cli/flagstream.js' });
+    const bin = path.join(scratch.dir, 'node_modules/.bin/flagstream');
+    expect((await readFile(bin, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // Run as an executable (shebang and mode), as npx and npm scripts do.
+    const env = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, FLAGSTREAM_SDK_KEY: serverKey, FLAGSTREAM_GATEWAY_URL: gw.url };
+    const r = await run(bin, ['run', '--', process.execPath, '-e', "process.exit('FLAGSTREAM_SDK_KEY' in process.env ? 9 : 3)"], { cwd: scratch.dir, env, timeoutMs: 20_000 });
+    expect(r).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: 'flagstream run: this SDK key reads no secrets: no secret policy grants it a path in its environment (docs/secrets.md); starting the command without any\n',
+    });
+    const usage = await run(bin, ['run'], { cwd: scratch.dir, env });
+    expect(usage).toMatchObject({ code: 2, stdout: '' });
+    expect(usage.stderr).toMatch(/^flagstream run: no command: put it after "--"/);
+  });
+
   const serverScript = (kind: 'cjs' | 'esm') => `
 ${kind === 'cjs' ? "const { FlagstreamClient } = require('@flagstream/sdk');\nconst resolved = require.resolve('@flagstream/sdk');" : "import { FlagstreamClient } from '@flagstream/sdk';\nconst resolved = import.meta.resolve('@flagstream/sdk');"}
 const client = new FlagstreamClient({ sdkKey: process.env.SDK_KEY, baseUrl: process.env.GATEWAY_URL });

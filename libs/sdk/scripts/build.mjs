@@ -1,12 +1,14 @@
 // Builds the publishable @flagstream/sdk into dist/sdk/package/ (see libs/sdk/README.md):
 // ESM (.mjs) and CJS (.js) with declarations (.d.mts / .d.ts) for every entry point, the internal
 // libs and their small packages bundled, peers external; plus the IIFE browser build of client
-// mode. Then checks that the output imports nothing but peers (and node: built-ins).
+// mode and the `flagstream` command (bin: dist/cli/flagstream.js, docs/cli.md). Then checks that
+// the output imports nothing but peers (and node: built-ins).
 //
 //   node libs/sdk/scripts/build.mjs
 import console from 'node:console';
 import process from 'node:process';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -23,6 +25,8 @@ import {
 } from './sdk-entries.mjs';
 
 const DIST_DIR = path.join(STAGE_DIR, 'dist');
+/** The `flagstream` command line (package.json `bin`): Node only, one CommonJS file with a shebang. */
+const CLI_BUILD = { name: 'cli/flagstream', source: 'src/node/cli/flagstream.bin.ts' };
 
 /** Builds the package into STAGE_DIR and returns the entries built. */
 export async function buildSdk({ silent = false } = {}) {
@@ -81,6 +85,20 @@ export async function buildSdk({ silent = false } = {}) {
         clean: false,
       });
     }
+    if (existsSync(path.join(SDK_DIR, CLI_BUILD.source))) {
+      await build({
+        ...common,
+        entry: { [CLI_BUILD.name]: CLI_BUILD.source },
+        format: ['cjs'],
+        platform: 'node',
+        target: 'node20',
+        splitting: false,
+        banner: { js: '#!/usr/bin/env node' },
+        dts: false,
+        clean: false,
+      });
+      await chmod(path.join(DIST_DIR, `${CLI_BUILD.name}.js`), 0o755);
+    }
   } finally {
     process.chdir(cwd);
   }
@@ -104,6 +122,7 @@ async function writePackageJson(entries) {
     delete pkg.unpkg;
     delete pkg.jsdelivr;
   }
+  if (!existsSync(path.join(SDK_DIR, CLI_BUILD.source))) delete pkg.bin;
   delete pkg.scripts;
   delete pkg.devDependencies;
   await writeFile(path.join(STAGE_DIR, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
