@@ -243,6 +243,37 @@ const MATRIX: Row[] = [
   ['PUT',    '/api/v1/projects/{project}/signing-key-settings',                            'A',            403,   403,   200,  403,    200],
   ['PUT',    '/api/v1/projects/{project}/signing-key-settings',                            'B',            403,   403,   200,  403,    403],
 
+  // Certificates: metadata for viewers; every write needs an owner (a certificate's key lets its holder be the service).
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates',                 'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates',                 'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates',                 'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates',                 'A',            403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates',                 'A:production', 403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates',                 'B',            403,   403,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A',            403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'B',            403,   403,   200,  403,    403],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A',            403,   403,   200,  403,    200],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A:production', 403,   403,   200,  403,    200],
+  ['DELETE', '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'B',            403,   403,   200,  403,    403],
+  // POST carries the custom action `…/certificates/{path}:renew`.
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A',            403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/environments/{env}/certificates/{path}',          'B',            403,   403,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/certificate-authority',                           'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/certificate-authority',                           'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/certificate-authority',                           'A',            403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/certificate-authority',                           'B',            403,   403,   201,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'B',            200,   200,   200,  403,    403],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'A',            403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'A:production', 403,   403,   200,  403,    200],
+  ['PUT',    '/api/v1/projects/{project}/environments/{env}/certificate-settings',         'B',            403,   403,   200,  403,    403],
+
   ['GET',    '/api/v1/tokens',                                                             '-',            403,   403,   200,  403,    403],
   ['POST',   '/api/v1/tokens',                                                             '-',            403,   403,   201,  403,    403],
   ['DELETE', '/api/v1/tokens/{id}',                                                        '-',            403,   403,   204,  403,    403],
@@ -251,6 +282,8 @@ const MATRIX: Row[] = [
   ['GET',    '/api/v1/audit/verify',                                                       '-',            403,   403,   200,  403,    403],
 
   // The worker's queues are instance-wide: unscoped tokens only; retrying or removing needs an owner.
+  // The keyring's status: instance-wide, owners only (it tells where the keys are in their lifecycle).
+  ['GET',    '/api/v1/kek',                                                                '-',            403,   403,   200,  403,    403],
   ['GET',    '/api/v1/jobs',                                                               '-',            200,   200,   200,  403,    403],
   ['GET',    '/api/v1/jobs/failed',                                                        '-',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/jobs/failed/{queue}/{id}/retry',                                     '-',            403,   403,   200,  403,    403],
@@ -299,6 +332,10 @@ describe('admin API authorization matrix', () => {
   const fixturePolicyIds = new Map<string, string>();
   /** Per project: the signing key the first rotation made current (listed for good; refused calls aim at it). */
   const fixtureSigningKids = new Map<string, string>();
+  /** Every environment of both projects holds this certificate, issued by the project CA (reads, renewals, refused writes aim at it). */
+  const FIXTURE_CERTIFICATE = 'tls/fixture';
+  /** A chain and its key, issued by a fixture CA and read back through the secret it was published to: what allowed uploads send. */
+  let uploadable: { certificate: string; privateKey: string };
   let serial = 0;
   const unique = (prefix: string) => `${prefix}-${++serial}`;
 
@@ -383,6 +420,7 @@ describe('admin API authorization matrix', () => {
   }
 
   const signingKeysOf = (project: string) => `/api/v1/projects/${project}/signing-keys`;
+  const certificatesOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/certificates`;
 
   /** Retires the project's waiting next signing key, if any (one next key per project: generating or rotating needs none). */
   async function clearNextSigningKey(project: string): Promise<void> {
@@ -915,6 +953,67 @@ describe('admin API authorization matrix', () => {
         check: (res) => expect(res.body).toMatchObject({ project: t.project, tokenLifetimeSeconds, jwksCacheSeconds: 60, rotationIntervalDays: null, overlapSeconds: tokenLifetimeSeconds + 60 }),
       };
     },
+    'GET /api/v1/projects/{project}/environments/{env}/certificates': async () => ({
+      params: {},
+      check: (res) => expect((res.body.items as Array<{ name: string; environment: string }>).map((c) => c.name)).toContain(FIXTURE_CERTIFICATE),
+    }),
+    'POST /api/v1/projects/{project}/environments/{env}/certificates': async (t) => {
+      const name = `issued/${unique('cert')}`;
+      return {
+        params: {},
+        body: { name, commonName: 'matrix.test', dnsNames: ['matrix.test'], lifetimeSeconds: 3600 },
+        check: (res) => expect(res.body).toMatchObject({ name, environment: t.env, kind: 'issued', currentVersion: 1, subject: 'CN=matrix.test' }),
+      };
+    },
+    'GET /api/v1/projects/{project}/environments/{env}/certificates/{path}': async (t) => ({
+      params: { path: FIXTURE_CERTIFICATE },
+      check: (res) => {
+        expect(res.body).toMatchObject({ name: FIXTURE_CERTIFICATE, environment: t.env, kind: 'issued', deleted: false });
+        expect(JSON.stringify(res.body)).not.toMatch(/PRIVATE KEY|"privateKey"/);
+      },
+    }),
+    'PUT /api/v1/projects/{project}/environments/{env}/certificates/{path}': async (t) => ({
+      params: { path: 'tls/uploaded' },
+      body: uploadable,
+      check: (res) => {
+        expect(res.body).toMatchObject({ name: 'tls/uploaded', environment: t.env, kind: 'uploaded', subject: 'CN=upload.matrix.test' });
+        expect(res.body.versions).toHaveLength(res.body.currentVersion);
+      },
+    }),
+    'DELETE /api/v1/projects/{project}/environments/{env}/certificates/{path}': async (t, allowed) => {
+      // Deleting twice is a 404, so each allowed delete gets a certificate of its own.
+      const path = allowed ? `doomed/${unique('cert')}` : FIXTURE_CERTIFICATE;
+      if (allowed) await expectStatus(await owner().post(certificatesOf(t), { name: path, commonName: 'doomed.test', dnsNames: ['doomed.test'], lifetimeSeconds: 3600 }), 201);
+      return { params: { path }, check: (res) => expect(res.body).toMatchObject({ name: path, deleted: true, versions: [expect.objectContaining({ privateKeyDestroyed: true })] }) };
+    },
+    'POST /api/v1/projects/{project}/environments/{env}/certificates/{path}': async (t) => ({
+      params: { path: FIXTURE_CERTIFICATE },
+      action: 'renew',
+      check: (res) => {
+        expect(res.body).toMatchObject({ name: FIXTURE_CERTIFICATE, environment: t.env, kind: 'issued' });
+        expect(res.body.versions[res.body.versions.length - 1]).toMatchObject({ version: res.body.currentVersion, source: 'renewal' });
+      },
+    }),
+    'GET /api/v1/projects/{project}/certificate-authority': async (t) => ({
+      params: {},
+      check: (res) => {
+        expect(res.body).toMatchObject({ project: t.project, keyType: 'ECDSA P-256', certificate: expect.stringContaining('BEGIN CERTIFICATE') });
+        expect(JSON.stringify(res.body)).not.toMatch(/PRIVATE KEY|"privateKey"/);
+      },
+    }),
+    'POST /api/v1/projects/{project}/certificate-authority': async (t) => {
+      const name = `Matrix CA ${unique('ca')}`;
+      return { params: {}, body: { name, lifetimeDays: 30, replace: true }, check: (res) => expect(res.body).toMatchObject({ project: t.project, name, subject: `CN=${name}`, previous: expect.arrayContaining([expect.objectContaining({ name: 'Fixture CA' })]) }) };
+    },
+    'GET /api/v1/projects/{project}/environments/{env}/certificate-settings': async (t) => ({
+      params: {},
+      check: (res) => expect(res.body).toMatchObject({ project: t.project, environment: t.env, alertDaysBefore: expect.any(Array) }),
+    }),
+    'PUT /api/v1/projects/{project}/environments/{env}/certificate-settings': async (t) => {
+      // A document no call has sent before, so each allowed call changes something (and is audited once).
+      const alertDaysBefore = [100 + ++serial, 1];
+      return { params: {}, body: { alertDaysBefore }, check: (res) => expect(res.body).toMatchObject({ project: t.project, environment: t.env, alertDaysBefore }) };
+    },
     'GET /api/v1/tokens': async () => ({
       params: {},
       check: (res) => expect((res.body.items as Array<{ id: string }>).map((t) => t.id)).toContain(fixtureTokenId),
@@ -953,6 +1052,10 @@ describe('admin API authorization matrix', () => {
       },
     }),
     'GET /api/v1/audit/verify': async () => ({ params: {}, check: (res) => expect(res.body).toMatchObject({ ok: true }) }),
+    'GET /api/v1/kek': async () => ({
+      params: {},
+      check: (res) => expect(res.body).toMatchObject({ provider: 'local', currentVersion: 1, versions: [1], minDecryptVersion: 1, pendingRewrap: 0 }),
+    }),
     'GET /api/v1/jobs': async () => ({
       params: {},
       check: (res) => expect((res.body.items as Array<{ queue: string }>).find((q) => q.queue === ALERTS_QUEUE)).toEqual({ queue: ALERTS_QUEUE, waiting: 0, delayed: 0, active: 0, failed: 1, completed: 0 }),
@@ -1033,8 +1136,19 @@ describe('admin API authorization matrix', () => {
         await putSecret(project, env, FIXTURE_SECRET, fixtureSecretValue({ project, env }));
         await putSecret(project, env, ROTATING_SECRET, 'sk_rotating');
       }
+      await expectStatus(await owner().post(`/api/v1/projects/${project}/certificate-authority`, { name: 'Fixture CA' }), 201);
+      for (const env of ['staging', 'production']) {
+        const body = { name: FIXTURE_CERTIFICATE, commonName: 'fixture.test', dnsNames: ['fixture.test'], lifetimeSeconds: 86_400 };
+        await expectStatus(await owner().post(certificatesOf({ project, env }), body), 201);
+      }
     }
     await failJob(h, ALERTS_QUEUE, FIXTURE_JOB, { reason: 'fixture failure' });
+    // A chain and key to upload: issued with a secret path, then read back through the fixture grant.
+    const source = { project: PROJECT_A, env: 'development' };
+    await expectStatus(await owner().post(certificatesOf(source), { name: 'tls/source', commonName: 'upload.matrix.test', dnsNames: ['upload.matrix.test'], lifetimeSeconds: 86_400, secretPath: 'tls/source' }), 201);
+    const published = await expectStatus(await owner().post(`${secretsOf(source)}/tls/source:reveal`, {}), 200);
+    const { certificate, privateKey } = JSON.parse(published.body.value as string) as { certificate: string; privateKey: string };
+    uploadable = { certificate, privateKey };
     const bearer = (secret: string) => `Bearer ${secret}`;
     secrets.owner = bearer(h.ownerToken);
     secrets.viewer = bearer(await createToken(h, 'viewer'));

@@ -141,9 +141,11 @@ describe('secret rotation: policies, the worker pass, rotators, grace, alerts, c
     expect((await secret('api/notified')).currentVersion).toBe(1);
   }, 15_000);
 
-  it('schedules both maintenance passes (secret rotations and signing keys) once, however many workers start', async () => {
+  it('schedules the maintenance passes (secret rotations, signing keys, certificates, rewrap) once, however many workers start', async () => {
     const schedulers = await worker.runtime.maintenanceQueue.getJobSchedulers();
     expect(schedulers.map((j) => [j.key, j.name, j.every]).sort()).toEqual([
+      ['certificates-every', 'certificates', 200],
+      ['kek-rewrap-every', 'rewrap', 200],
       ['secret-rotations-every', 'rotate-secrets', 200],
       ['signing-keys-every', 'rotate-signing-keys', 200],
     ]);

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { DestinationStream, Logger } from 'pino';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
-import { bullPrefix } from '@flagstream/changes';
+import { bullPrefix, ChangeWriter, KekMaintenance } from '@flagstream/changes';
 import { OutboxDrain, Store } from '@flagstream/persistence';
 import { generateKeyring, LocalKekProvider } from '@flagstream/crypto';
 import { createLogger, createMetricsRegistry, createRedis, secretCipher } from '@flagstream/server';
@@ -83,6 +83,7 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
     : createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const keyring = options.keyring ?? generateKeyring();
   const kek = LocalKekProvider.fromEnvValue(keyring);
+  const cipher = secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) });
   // Tests that stop their own Redis see connection errors here: logged, not printed by BullMQ.
   const jobQueues = options.jobQueues === false ? null : openJobQueues(redis, prefix, (err) => logger.debug({ err }, 'job queue connection error'));
   const app = await createAdminApp(
@@ -90,7 +91,8 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
       store,
       relay,
       jobQueues: jobQueues ?? undefined,
-      secretCipher: secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
+      secretCipher: cipher,
+      kekMaintenance: new KekMaintenance(store, new ChangeWriter(store, relay), cipher, kek),
       propagation: new PropagationReader(redis, prefix),
       platform: {
         logger,

@@ -33,11 +33,13 @@ export function testWorkerConfig(keyPrefix: string, overrides: Partial<WorkerCon
 }
 
 /** Starts a worker runtime in-process on the admin harness's database and Redis prefix. */
-export async function startWorker(admin: AdminHarness, overrides: Partial<WorkerConfig> = {}): Promise<WorkerHarness> {
+export async function startWorker(admin: AdminHarness, overrides: Partial<WorkerConfig> = {}, options: { keyring?: string } = {}): Promise<WorkerHarness> {
   const store = await Store.connect({ databaseUrl: admin.db.url, auditKey: TEST_AUDIT_KEY, poolSize: 8 });
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   const blockingRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const registry = createMetricsRegistry('worker');
+  // The admin harness's keyring unless the test rotates it: rotations and rewraps use it.
+  const kek = LocalKekProvider.fromEnvValue(options.keyring ?? admin.keyring);
   const runtime = createWorkerRuntime({
     store,
     redis,
@@ -46,7 +48,8 @@ export async function startWorker(admin: AdminHarness, overrides: Partial<Worker
     registry,
     config: testWorkerConfig(admin.prefix, overrides),
     // The admin harness's keyring: the worker's rotations write versions the admin can read.
-    secretCipher: secretCipher(LocalKekProvider.fromEnvValue(admin.keyring), 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
+    secretCipher: secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
+    kekProvider: kek,
   });
   await runtime.start();
   let closed: Promise<void> | undefined;

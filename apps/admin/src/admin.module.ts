@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
-import { SecretRotations } from '@flagstream/changes';
+import { SecretRotations, type KekMaintenance } from '@flagstream/changes';
 import type { ReleasePlanQueuePort, ScheduledChangeQueuePort } from '@flagstream/changes';
 import type { EnvelopeCipher } from '@flagstream/crypto';
 import type { Store } from '@flagstream/persistence';
@@ -37,11 +37,16 @@ import { SecretPolicyController } from './secrets/secret-policy.controller';
 import { SecretRotationController } from './secrets/secret-rotation.controller';
 import { SecretController } from './secrets/secret.controller';
 import { SecretService } from './secrets/secret.service';
-import { SECRET_CIPHER, SECRET_ROTATIONS } from './secrets/secret.tokens';
+import { KEK_MAINTENANCE, SECRET_CIPHER, SECRET_ROTATIONS } from './secrets/secret.tokens';
+import { KekController } from './secrets/kek.controller';
 import { SdkKeyController } from './sdk-keys/sdk-key.controller';
 import { SigningKeySettingsController } from './signing-keys/signing-key-settings.controller';
 import { SigningKeyController } from './signing-keys/signing-key.controller';
 import { SigningKeyService } from './signing-keys/signing-key.service';
+import { CertificateAuthorityController } from './certificates/certificate-authority.controller';
+import { CertificateSettingsController } from './certificates/certificate-settings.controller';
+import { CertificateController } from './certificates/certificate.controller';
+import { CertificateService } from './certificates/certificate.service';
 import { SegmentController } from './segments/segment.controller';
 import { TokenController } from './tokens/token.controller';
 
@@ -59,6 +64,8 @@ export interface AdminDeps {
   planQueue?: ReleasePlanQueuePort;
   /** Encrypts and decrypts secrets (the KEK's envelope cipher); without it the secret routes answer 409. */
   secretCipher?: EnvelopeCipher;
+  /** The keyring's lifecycle over stored ciphertexts (status route); the admin checks the keyring with it at start. */
+  kekMaintenance?: KekMaintenance;
   /**
    * Handles on the worker's queues, for the failed-jobs routes (`openJobQueues`). Without them
    * those routes answer 503.
@@ -72,7 +79,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, SecretRotationController, SigningKeyController, SigningKeySettingsController, JobController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, SecretRotationController, KekController, SigningKeyController, SigningKeySettingsController, CertificateController, CertificateAuthorityController, CertificateSettingsController, JobController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
@@ -80,6 +87,7 @@ export class AdminModule {
         { provide: SCHEDULE_QUEUE, useValue: deps.scheduleQueue ?? null },
         { provide: RELEASE_PLAN_QUEUE, useValue: deps.planQueue ?? null },
         { provide: SECRET_CIPHER, useValue: deps.secretCipher ?? null },
+        { provide: KEK_MAINTENANCE, useValue: deps.kekMaintenance ?? null },
         { provide: JOB_QUEUES, useValue: deps.jobQueues ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
@@ -96,6 +104,7 @@ export class AdminModule {
           useFactory: (store: Store, changes: ChangeService, secrets: SecretService) => new SecretRotations(store, changes, secrets),
         },
         SigningKeyService,
+        CertificateService,
         JobService,
       ],
     };

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { ChangePublisher, ChangeRelay } from '@flagstream/change-feed';
-import { ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
+import { ChangeWriter, KekMaintenance, KeyringMismatchError, ReleasePlanQueue, ScheduledChangeQueue } from '@flagstream/changes';
 import { OutboxDrain, Store, ensureDatabase, migrate } from '@flagstream/persistence';
-import { auditKeyFrom, kekProviderFrom, secretCipher, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight } from '@flagstream/server';
+import { auditKeyFrom, kekProviderFrom, secretCipher, createLogger, createMetricsRegistry, createRedis, exitWith, loadEnv, onShutdown, preflight, EnvValidationError } from '@flagstream/server';
 import { createAdminApp } from './admin.app';
 import { ADMIN_ENV } from './admin.env';
 import { firstStart, type FirstStartResult } from './bootstrap/first-start';
@@ -36,6 +36,19 @@ async function main(): Promise<void> {
     await store.close();
     return;
   }
+  const cipher = secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, {
+    countUse: (v) => store.read.secrets.countKekUse(v),
+    onShouldRotate: (v, uses) => logger.warn({ kekVersion: v, uses }, 'this key-encryption key has used half its nonce budget: rotate it (docs/secrets.md)'),
+  });
+  // The keyring must open everything stored; a rotation or a raised minimum is audited once.
+  const kekMaintenance = new KekMaintenance(store, new ChangeWriter(store, { kick: () => undefined }), cipher, kek.provider);
+  try {
+    const { changes } = await kekMaintenance.checkKeyring();
+    if (changes.length) logger.info({ changes }, 'the key-encryption keyring changed since the last start');
+  } catch (e) {
+    if (e instanceof KeyringMismatchError) throw new EnvValidationError([`FLAGSTREAM_KEK: ${e.message}`]);
+    throw e;
+  }
 
   const redis = createRedis(env.REDIS_URL, 'flagstream-admin');
   await redis.connect();
@@ -59,10 +72,8 @@ async function main(): Promise<void> {
       scheduleQueue,
       planQueue,
       jobQueues,
-      secretCipher: secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, {
-        countUse: (v) => store.read.secrets.countKekUse(v),
-        onShouldRotate: (v, uses) => logger.warn({ kekVersion: v, uses }, 'this key-encryption key has used half its nonce budget: rotate it (docs/secrets.md)'),
-      }),
+      secretCipher: cipher,
+      kekMaintenance,
       propagation: new PropagationReader(redis, env.REDIS_KEY_PREFIX),
       platform: {
         logger,

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     logger,
     registry,
     secretCipher: kek ? secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUse: (v) => store.read.secrets.countKekUse(v) }) : undefined,
+    kekProvider: kek?.provider,
     config: {
       keyPrefix: env.REDIS_KEY_PREFIX,
       concurrency: env.WORKER_CONCURRENCY,

@@ -27,9 +27,13 @@ import {
   SecretRotations,
   Secrets,
   SigningKeys,
+  KekMaintenance,
+  Certificates,
+  type CertificatePassReport,
+  type RewrapReport,
   type SigningKeyRotationReport,
 } from '@flagstream/changes';
-import type { EnvelopeCipher } from '@flagstream/crypto';
+import type { EnvelopeCipher, KekProvider } from '@flagstream/crypto';
 import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persistence';
 import type { AlertSettings } from './alerts/alert.env';
 import { DEFAULT_ALERT_JOB_POLICY } from './alerts/alert.queue';
@@ -75,6 +79,8 @@ export interface WorkerDeps {
   config: WorkerConfig;
   /** The envelope cipher of secrets (the KEK): without it, secret rotations do not run. */
   secretCipher?: EnvelopeCipher;
+  /** The keyring behind `secretCipher`: with it, the worker rewraps stored ciphertexts under its current version. */
+  kekProvider?: KekProvider;
 }
 
 export interface SweepReport {
@@ -94,6 +100,12 @@ export const DEFAULT_ROTATION_INTERVAL_MS = 60_000;
 const ROTATION_SCHEDULER_ID = 'secret-rotations-every';
 const SIGNING_KEY_SCHEDULER_ID = 'signing-keys-every';
 const SIGNING_KEY_JOB = 'rotate-signing-keys';
+const REWRAP_SCHEDULER_ID = 'kek-rewrap-every';
+const CERTIFICATE_SCHEDULER_ID = 'certificates-every';
+const CERTIFICATE_JOB = 'certificates';
+const REWRAP_JOB = 'rewrap';
+/** Ciphertexts one rewrap job moves (the next job continues). */
+const REWRAP_BATCH = 500;
 
 /**
  * The worker process's jobs, startable and stoppable in-process (tests run several at once). It
@@ -119,6 +131,8 @@ export class WorkerRuntime {
   readonly maintenanceQueue: Queue;
   readonly rotations: SecretRotations | null;
   readonly signingKeys: SigningKeys;
+  readonly kek: KekMaintenance | null;
+  readonly certificates: Certificates;
   private readonly rotationProcessor: RotationProcessor | null;
   private maintenanceWorker: Worker<Record<string, never>, unknown> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -154,6 +168,9 @@ export class WorkerRuntime {
     this.rotations = deps.secretCipher ? new SecretRotations(store, changes, new Secrets(store, changes, deps.secretCipher)) : null;
     // Activating and retiring need no KEK; generating a key does (reported as a failed step without one).
     this.signingKeys = new SigningKeys(store, changes, deps.secretCipher ?? null);
+    this.kek = deps.secretCipher && deps.kekProvider ? new KekMaintenance(store, changes, deps.secretCipher, deps.kekProvider) : null;
+    // Expiry alerts need no KEK; renewals and publications do (skipped, and reported, without one).
+    this.certificates = new Certificates(store, changes, deps.secretCipher ?? null, new Secrets(store, changes, deps.secretCipher ?? null));
     this.metrics = new WorkerMetrics(deps.registry, [
       { name: ALERTS_QUEUE, counts: () => this.alerts.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       { name: GUARDRAILS_QUEUE, counts: () => this.guardrailQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
@@ -212,11 +229,20 @@ export class WorkerRuntime {
     const maintenanceJob = { data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } } };
     const every = { every: config.rotationIntervalMs ?? DEFAULT_ROTATION_INTERVAL_MS };
     await this.maintenanceQueue.upsertJobScheduler(SIGNING_KEY_SCHEDULER_ID, every, { name: SIGNING_KEY_JOB, ...maintenanceJob });
+    await this.maintenanceQueue.upsertJobScheduler(CERTIFICATE_SCHEDULER_ID, every, { name: CERTIFICATE_JOB, ...maintenanceJob });
     if (this.rotationProcessor) await this.maintenanceQueue.upsertJobScheduler(ROTATION_SCHEDULER_ID, every, { name: 'rotate-secrets', ...maintenanceJob });
+    if (this.kek) await this.maintenanceQueue.upsertJobScheduler(REWRAP_SCHEDULER_ID, every, { name: REWRAP_JOB, ...maintenanceJob });
     else logger.info('secret rotations do not run on this worker: it has no key-encryption key (FLAGSTREAM_KEK); give every worker the KEK');
     this.maintenanceWorker = new Worker<Record<string, never>, unknown>(
       SECRET_MAINTENANCE_QUEUE,
-      (job) => (job.name === SIGNING_KEY_JOB ? this.runSigningKeyPass(job.id ?? null) : (this.rotationProcessor?.process() ?? Promise.resolve({ skipped: 'no KEK on this worker' }))),
+      (job) =>
+        job.name === SIGNING_KEY_JOB
+          ? this.runSigningKeyPass(job.id ?? null)
+          : job.name === REWRAP_JOB
+            ? this.runRewrap()
+            : job.name === CERTIFICATE_JOB
+              ? this.runCertificatePass(job.id ?? null)
+              : (this.rotationProcessor?.process() ?? Promise.resolve({ skipped: 'no KEK on this worker' })),
       {
         connection: this.deps.blockingRedis,
         prefix: bullPrefix(config.keyPrefix),
@@ -278,6 +304,42 @@ export class WorkerRuntime {
       await this.maintenanceQueue.close();
     })();
     return this.closing;
+  }
+
+  /** One rewrap batch: ciphertexts under older KEK versions move to the current one (no plaintext leaves libs/crypto). */
+  private async runRewrap(): Promise<RewrapReport | { skipped: string }> {
+    if (!this.kek) return { skipped: 'no KEK on this worker' };
+    const end = this.metrics.duration.startTimer({ queue: SECRET_MAINTENANCE_QUEUE });
+    const report = await this.kek.rewrapBatch(REWRAP_BATCH);
+    if (report.rewrapped) this.deps.logger.info({ toVersion: report.toVersion, rewrapped: report.rewrapped }, 'ciphertexts rewrapped under the current key version');
+    for (const f of report.failed) {
+      this.metrics.failures.inc({ queue: SECRET_MAINTENANCE_QUEUE, reason: 'rewrap' });
+      this.deps.logger.error(f, 'a ciphertext could not be rewrapped');
+    }
+    end({ outcome: report.failed.length ? 'failed' : 'applied' });
+    return report;
+  }
+
+  /** One certificate pass: due renewals, unfinished publications, and expiry alerts sent through the alert queue. */
+  private async runCertificatePass(jobId: string | null): Promise<CertificatePassReport> {
+    const end = this.metrics.duration.startTimer({ queue: SECRET_MAINTENANCE_QUEUE });
+    const report = await this.certificates.runDue(new Date(), jobId);
+    for (const r of report.renewed) this.deps.logger.info(r, 'certificate renewed');
+    for (const p of report.published) this.deps.logger.info(p, 'certificate version published to its secret');
+    for (const f of [...report.renewalFailures, ...report.publishFailures]) {
+      this.metrics.failures.inc({ queue: SECRET_MAINTENANCE_QUEUE, reason: 'certificate' });
+      this.deps.logger.warn(f, 'certificate renewal or publication failed; the next pass tries again');
+    }
+    if (report.skipped) this.deps.logger.debug(report.skipped);
+    for (const alert of report.alerts) {
+      try {
+        await this.alerts.queue.emit(alert);
+      } catch (err) {
+        this.deps.logger.error({ err, alert: alert.id }, 'a certificate expiry alert could not be queued');
+      }
+    }
+    end({ outcome: report.renewalFailures.length || report.publishFailures.length ? 'failed' : 'applied' });
+    return report;
   }
 
   /** One scheduled signing-key pass (generate, activate, retire what is due); failed steps are reported, not thrown. */

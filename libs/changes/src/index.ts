@@ -36,3 +36,11 @@ export { jwkThumbprint, generateSigningKey, publicJwkOf, signCompactJws } from '
 export type { GeneratedSigningKey } from './signing-key.crypto';
 export { SecretRotations, rotationPolicyProblems, rotationStatus, randomToken, retryAt, MIN_ROTATION_INTERVAL_SECONDS, ROTATION_ALERT_AFTER } from './secret-rotation';
 export type { RotationPolicyInput, RotationPolicyView, RotationStatus, RotationRequest, RotatorFn, RotationPassReport } from './secret-rotation';
+export { Certificates, CERTIFICATE_EXPIRING_ALERT } from './certificates';
+export type { CertificateView, CertificateSummary, CertificateVersionView, CertificateIssuanceView, CertificateAuthorityView, CertificateAuthoritySummary, CertificateSettings, CertificateSettingsView, UploadCertificateInput, IssueCertificateInput, CreateAuthorityInput, CertificateExpiryAlert, CertificatePassReport } from './certificates';
+export { dueExpiryAlert, renewalDueAt, isRenewalDue, renewalRetryAt, issueSpecProblems, authorityProblems, alertSettingsProblems, DEFAULT_ALERT_DAYS_BEFORE, DEFAULT_AUTHORITY_LIFETIME_DAYS, DEFAULT_ISSUED_KEY_TYPE, MIN_ISSUED_LIFETIME_SECONDS, MAX_ISSUED_LIFETIME_SECONDS, MAX_AUTHORITY_LIFETIME_DAYS, MAX_ALERT_THRESHOLDS, MAX_ALERT_DAYS_BEFORE } from './certificates.rules';
+export type { ExpiryState, DueExpiryAlert, IssueInput } from './certificates.rules';
+export { validateUpload, describeCertificate, MAX_CHAIN_PEM_CHARS, MAX_PRIVATE_KEY_PEM_CHARS, MAX_CHAIN_LENGTH } from './certificates.x509';
+export type { ParsedCertificate, ValidatedUpload, UploadInput } from './certificates.x509';
+export { KekMaintenance, KeyringMismatchError } from './kek-maintenance';
+export type { KekStatus, RewrapReport } from './kek-maintenance';

@@ -1,13 +1,9 @@
+import { secretPatternMatches, secretPatternProblem } from '@flagstream/config';
 import type { ErrorDetail } from '@flagstream/errors';
 import type { AdminRole } from '@flagstream/persistence';
 
-/**
- * A secret's path: 1 to 16 segments of lower-case letters, digits, `_`, `.` and `-` (starting with
- * a letter or digit), joined by `/`, at most 256 characters: `payments/stripe/api-key`.
- */
-export const SECRET_PATH_PATTERN = /^(?=.{1,256}$)[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*){0,15}$/;
-/** A path pattern: path segments, `*` (exactly one segment) and `**` (any number of segments, even none). */
-const PATTERN_SEGMENT = /^(\*\*|\*|[a-z0-9][a-z0-9_.-]*)$/;
+export { SECRET_PATH_PATTERN, secretPathProblem } from '@flagstream/config';
+
 export const MAX_POLICY_PATHS = 50;
 export const MAX_POLICY_ENVIRONMENTS = 50;
 
@@ -29,22 +25,8 @@ export type SecretReader = { type: 'token'; role: AdminRole } | { type: 'sdk-key
 
 const ROLE_ORDER: Record<AdminRole, number> = { viewer: 1, editor: 2, owner: 3 };
 
-/** Why a path is not a secret path, or null. */
-export function secretPathProblem(path: unknown): string | null {
-  if (typeof path !== 'string' || !SECRET_PATH_PATTERN.test(path)) {
-    return 'must be 1 to 16 segments of a-z, 0-9, "_", "." or "-" (each starting with a letter or digit) joined by "/", at most 256 characters';
-  }
-  return null;
-}
-
-/** Problems of a path pattern, or null. */
-export function pathPatternProblem(pattern: unknown): string | null {
-  if (typeof pattern !== 'string' || pattern.length < 1 || pattern.length > 256) return 'must be a pattern of 1 to 256 characters';
-  const segments = pattern.split('/');
-  if (segments.length > 16) return 'at most 16 segments';
-  if (!segments.every((s) => PATTERN_SEGMENT.test(s))) return 'segments are path segments (a-z, 0-9, "_", ".", "-"), "*" (one segment) or "**" (any number)';
-  return null;
-}
+/** Problems of a path pattern, or null (see `secretPatternProblem`). */
+export const pathPatternProblem = secretPatternProblem;
 
 /** The policy fields' problems, with their paths. */
 export function policyProblems(input: { paths?: unknown; environments?: unknown }): ErrorDetail[] {
@@ -65,19 +47,7 @@ export function policyProblems(input: { paths?: unknown; environments?: unknown 
 }
 
 /** Whether `path` matches `pattern` (segment by segment; `**` spans any number of segments). */
-export function pathMatches(pattern: string, path: string): boolean {
-  return matchSegments(pattern.split('/'), 0, path.split('/'), 0);
-}
-
-function matchSegments(p: string[], i: number, s: string[], j: number): boolean {
-  if (i === p.length) return j === s.length;
-  if (p[i] === '**') {
-    for (let k = j; k <= s.length; k++) if (matchSegments(p, i + 1, s, k)) return true;
-    return false;
-  }
-  if (j === s.length) return false;
-  return (p[i] === '*' || p[i] === s[j]) && matchSegments(p, i + 1, s, j + 1);
-}
+export const pathMatches = secretPatternMatches;
 
 /** Whether a policy's subject covers the reader: a role grant covers that role and the ones above it. */
 function covers(subject: SecretSubject, reader: SecretReader): boolean {

@@ -11,3 +11,4 @@ export { configSnapshotFor, compileConfigSnapshot, toWireLayer } from './config-
 export type { SnapshotItem, ConfigEvaluation, ConfigReason, CompiledConfigSnapshot } from './config-snapshot';
 export { SECRET_REFERENCE_KEY, SECRET_REFERENCE_PLACEHOLDER, isSecretReference, secretReferences, secretReferenceProblems, withReferencePlaceholders, resolveSecretReferences } from './secret-reference';
 export type { SecretReferenceProblem } from './secret-reference';
+export { SECRET_PATH_PATTERN, secretPathProblem, secretPatternProblem, secretPatternMatches } from './secret-path';

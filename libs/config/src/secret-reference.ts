@@ -1,3 +1,5 @@
+import { SECRET_PATH_PATTERN } from './secret-path';
+
 /**
  * Secret references in config values: an object `{"$secret": "<secret path>"}` anywhere in a value
  * stands for the value of that secret (a string), resolved only in the server SDK for keys a secret
@@ -5,8 +7,6 @@
  */
 
 export const SECRET_REFERENCE_KEY = '$secret';
-/** The same rule as the secrets store's paths (libs/changes SECRET_PATH_PATTERN). */
-const SECRET_PATH = /^(?=.{1,256}$)[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*){0,15}$/;
 /** What a reference stands in for when a schema checks the value: secrets are strings. */
 export const SECRET_REFERENCE_PLACEHOLDER = 'flagstream-secret-reference';
 
@@ -20,7 +20,7 @@ export interface SecretReferenceProblem {
 export function isSecretReference(v: unknown): v is { $secret: string } {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const keys = Object.keys(v);
-  return keys.length === 1 && keys[0] === SECRET_REFERENCE_KEY && typeof (v as Record<string, unknown>).$secret === 'string' && SECRET_PATH.test((v as { $secret: string }).$secret);
+  return keys.length === 1 && keys[0] === SECRET_REFERENCE_KEY && typeof (v as Record<string, unknown>).$secret === 'string' && SECRET_PATH_PATTERN.test((v as { $secret: string }).$secret);
 }
 
 /** Every reference's path inside a value, with where it sits, in document order. */

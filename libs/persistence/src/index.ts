@@ -19,4 +19,6 @@ export * from './repositories/sdk-event.repository';
 export * from './repositories/scheduled-change.repository';
 export * from './repositories/release-plan.repository';
 export * from './repositories/secret.repository';
+export * from './repositories/kek.repository';
 export * from './repositories/signing-key.repository';
+export * from './repositories/certificate.repository';

@@ -13,7 +13,9 @@ import { SnapshotRepository } from './repositories/snapshot.repository';
 import { ScheduledChangeRepository } from './repositories/scheduled-change.repository';
 import { ReleasePlanRepository } from './repositories/release-plan.repository';
 import { SecretRepository } from './repositories/secret.repository';
+import { KekRepository } from './repositories/kek.repository';
 import { SigningKeyRepository } from './repositories/signing-key.repository';
+import { CertificateRepository } from './repositories/certificate.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -30,7 +32,9 @@ export class Repositories {
   readonly scheduledChanges: ScheduledChangeRepository;
   readonly releasePlans: ReleasePlanRepository;
   readonly secrets: SecretRepository;
+  readonly keks: KekRepository;
   readonly signingKeys: SigningKeyRepository;
+  readonly certificates: CertificateRepository;
 
   constructor(
     private readonly em: EntityManager,
@@ -49,7 +53,9 @@ export class Repositories {
     this.scheduledChanges = new ScheduledChangeRepository(em);
     this.releasePlans = new ReleasePlanRepository(em);
     this.secrets = new SecretRepository(em);
+    this.keks = new KekRepository(em);
     this.signingKeys = new SigningKeyRepository(em);
+    this.certificates = new CertificateRepository(em);
   }
 
   /**

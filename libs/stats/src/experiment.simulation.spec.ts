@@ -1,3 +1,4 @@
+import { mulberry32 } from './seeded-random';
 import { proportionConfidenceSequence, meanConfidenceSequence } from './confidence.sequence';
 import { cupedAdjustment, type CupedSums } from './cuped.adjustment';
 import { holmBonferroni } from './holm.correction';
@@ -12,23 +13,11 @@ import { welchTTest } from './welch.t-test';
 // the code, not bad luck. Bounds are a few standard errors of the simulated rate wide, stated
 // next to each assertion.
 
-// Bound once: a global lookup (Math.imul) per draw is ~20x slower inside Jest's vm context.
-const imul = Math.imul;
+// Bound once: a global lookup per draw is ~20x slower inside Jest's vm context.
 const log = Math.log;
 const sqrt = Math.sqrt;
 const cos = Math.cos;
 
-/** mulberry32: a small, fast, seeded 32-bit PRNG. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A Binomial(n, p) draw by inversion (walk up the CDF from 0; about n·p steps), exact up to

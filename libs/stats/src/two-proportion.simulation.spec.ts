@@ -1,23 +1,10 @@
+import { mulberry32 } from './seeded-random';
 import { twoProportionZTest } from './two-proportion.z-test';
 
 // Simulated guardrail decisions: the test must hold its false-positive rate when nothing changed
 // (A/A) and must catch a real regression. A seeded PRNG makes every run identical, so a failure
 // here is a property of the code, not bad luck.
 
-// Bound once: a global lookup (Math.imul) per draw is ~20x slower inside Jest's vm context.
-const imul = Math.imul;
-
-/** mulberry32: a small, fast, seeded 32-bit PRNG, plenty for Bernoulli draws. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function successes(random: () => number, units: number, rate: number): number {
   let count = 0;

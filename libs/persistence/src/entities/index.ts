@@ -14,6 +14,7 @@ export * from './scheduled-change.entity';
 export * from './release-plan.entity';
 export * from './secret.entity';
 export * from './signing-key.entity';
+export * from './certificate.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -30,6 +31,7 @@ import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
 import { SecretEntity, SecretPolicyEntity, SecretRotationPolicyEntity, SecretVersionEntity } from './secret.entity';
 import { SigningKeyEntity, SigningKeySettingsEntity } from './signing-key.entity';
+import { CertificateAuthorityEntity, CertificateEntity, CertificateSettingsEntity, CertificateVersionEntity } from './certificate.entity';
 import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
 export const ENTITIES = [
@@ -56,4 +58,8 @@ export const ENTITIES = [
   SecretRotationPolicyEntity,
   SigningKeyEntity,
   SigningKeySettingsEntity,
+  CertificateAuthorityEntity,
+  CertificateEntity,
+  CertificateVersionEntity,
+  CertificateSettingsEntity,
 ];
