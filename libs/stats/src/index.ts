@@ -36,3 +36,5 @@ export type {
 } from './power.analysis';
 export { sampleRatioMismatch } from './sample-ratio.mismatch';
 export type { SampleRatioMismatchOptions, SampleRatioMismatchResult } from './sample-ratio.mismatch';
+export { analyzeExperiment } from './experiment.analysis';
+export type { ExperimentAnalysis, ExperimentAnalysisInput, ExperimentMetricInput, MetricResult, MetricTotals, TreatmentResult } from './experiment.analysis';
