@@ -109,7 +109,7 @@ describe('certificates: upload, project CA, renewal, expiry alerts, delivery to 
     viewer = h.api(await createToken(h, 'viewer'));
     await createProject(h, 'shop');
     await createProject(h, 'alerts');
-    cipher = secretCipher(LocalKekProvider.fromEnvValue(h.keyring), 1, { countUse: (v) => h.store.read.secrets.countKekUse(v) });
+    cipher = secretCipher(LocalKekProvider.fromEnvValue(h.keyring), 1, { countUses: (v, n) => h.store.read.secrets.countKekUses(v, n) });
     root = await make('Shop Test Root', { ca: true, days: [-10, 3650] });
     intermediate = await make('Shop Test Intermediate', { ca: true, issuer: root, days: [-5, 1000] });
     privateKeys.push(root.key, intermediate.key);

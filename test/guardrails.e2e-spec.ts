@@ -138,6 +138,7 @@ describe('guardrails: automatic rollback of release plans', () => {
         windowSeconds: 600,
         minSampleSize: 100,
         rollback: 'previous-milestone',
+        eventSources: 'server',
         lastEvaluation: null,
         lastEvaluatedAt: null,
       },

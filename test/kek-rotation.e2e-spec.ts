@@ -27,7 +27,7 @@ describe('KEK rotation: rotate, rewrap, raise the minimum, retire', () => {
   const keyOf = (text: string, version: number) => text.split(',').find((e) => e.startsWith(`${version}:`))!.slice(String(version).length + 1);
   const maintenance = (keyring: string, min = 1) => {
     const provider = LocalKekProvider.fromEnvValue(keyring);
-    const cipher = secretCipher(provider, min, { countUse: (v) => store.read.secrets.countKekUse(v) });
+    const cipher = secretCipher(provider, min, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) });
     return { provider, cipher, kek: new KekMaintenance(store, new ChangeWriter(store, { kick: () => undefined }), cipher, provider) };
   };
   const sealedRows = () => h.db.query<{ path: string; version: number; kek_version: number; ciphertext: Buffer }>(

@@ -113,7 +113,7 @@ describe('scheduled changes: applied by the worker through the change pipeline',
     expect(await auditOf(id)).toEqual([expect.objectContaining({ action: 'schedule.created', actor_type: 'token', actor_name: 'editor', environment_key: 'staging' })]);
     // The worker's metrics count the job.
     const duration = await workers[0].registry.getSingleMetric('flagstream_worker_job_duration_seconds')!.get();
-    expect(duration.values.find((v) => (v as { metricName?: string }).metricName === 'flagstream_worker_job_duration_seconds_count' && v.labels.outcome === 'applied')?.value).toBe(1);
+    expect(duration.values.find((v) => (v as { metricName?: string }).metricName === 'flagstream_worker_job_duration_seconds_count' && v.labels.queue === 'scheduled-changes' && v.labels.outcome === 'applied')?.value).toBe(1);
     const depth = await workers[0].registry.getSingleMetric('flagstream_worker_queue_jobs')!.get();
     expect(depth.values.filter((v) => v.labels.queue === 'scheduled-changes').map((v) => [v.labels.state, v.value]).sort()).toEqual([['active', 0], ['delayed', 0], ['failed', 0], ['waiting', 0]]);
   });
@@ -388,5 +388,5 @@ describe('scheduled changes: applied by the worker through the change pipeline',
 
 async function transientFailures(w: WorkerHarness): Promise<number> {
   const metric = await w.registry.getSingleMetric('flagstream_worker_job_failures_total')?.get();
-  return metric?.values.find((v) => v.labels.reason === 'transient')?.value ?? 0;
+  return metric?.values.find((v) => v.labels.queue === 'scheduled-changes' && v.labels.reason === 'transient')?.value ?? 0;
 }

@@ -161,6 +161,16 @@ describe('secret rotation: policies, the worker pass, rotators, grace, alerts, c
     expect(paths).toContain('intervalSeconds');
     const combos = await owner.put(`${R}/api/token`, { intervalSeconds: 600, rotator: 'webhook', config: { url: 'ftp://x' } });
     expect((combos.body.error.details as Array<{ path: string }>).map((d) => d.path)).toEqual(['config.url', 'config.signingSecretPath']);
+    // The webhook rotator signs with another secret of this environment that the caller may read.
+    const webhook = (signingSecretPath: string) => ({ intervalSeconds: 600, rotator: 'webhook', config: { url: `${minter.url}/mint`, signingSecretPath } });
+    const same = await owner.put(`${R}/db/password`, webhook('db/password'));
+    expect(same.body.error.details).toEqual([{ path: 'config.signingSecretPath', message: 'must be another secret than the one rotated' }]);
+    const elsewhere = await owner.put(`${R}/db/password`, webhook('not/here'));
+    expect(elsewhere.body.error.details).toEqual([{ path: 'config.signingSecretPath', message: 'secret "not/here" is not defined in environment "staging" itself' }]);
+    const editor = h.api(await createToken(h, 'editor'));
+    const refused = await editor.put(`${R}/db/password`, webhook('rotator/hmac'));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe('no secret policy lets this editor token read "rotator/hmac" in environment "staging": it cannot make the rotator sign with it');
     expect((await owner.put(`${R}/no/such`, { intervalSeconds: 600, rotator: 'random-token' })).status).toBe(404);
     expect((await owner.post(`${R}/no/such`)).status).toBe(404);
     expect((await owner.delete(`${R}/no/such`)).status).toBe(404);

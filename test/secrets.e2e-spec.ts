@@ -161,6 +161,12 @@ describe('secrets: versions, policies, reveal, inheritance, destroy (admin API)'
     await bad(owner.post(`${S('production')}/payments/stripe/api-key:reveal`, { version: 0 }), 400, 'version');
     await bad(owner.post(`${S('production')}/payments/stripe/api-key:reveal`, { version: 99 }), 404);
     await bad(owner.get(`${S('production')}/no/such/secret`), 404);
+    // A body that is not JSON: the answer says where it broke, never quoting the body.
+    const broken = await owner.raw().put(`${S('production')}/ok/path`).set('Authorization', `Bearer ${h.ownerToken}`).set('content-type', 'application/json').send('{"value": sk_live_51H8xPlainTextOne}');
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.message).toMatch(/^request body is not valid JSON/);
+    expect(JSON.stringify(broken.body)).not.toContain('sk_live');
+    await bad(owner.post(`${S('production')}/payments/stripe/api-key:reveal`, { version: 3_000_000_000 }), 400, 'version');
     await bad(owner.get(`${S('nowhere')}/a`), 404);
     await bad(owner.post(`${P}/secret-policies`, { subject: { type: 'role', role: 'owner' }, paths: ['Bad'], environments: ['nowhere'] }), 400, 'paths.0');
     await bad(owner.post(`${P}/secret-policies`, { subject: { type: 'role', role: 'owner' }, paths: ['**'], environments: ['nowhere'] }), 400, 'environments.0');

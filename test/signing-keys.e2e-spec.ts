@@ -90,7 +90,7 @@ describe('signing keys: lifecycle, JWKS on the gateway, signing, scheduled rotat
     viewer = h.api(await createToken(h, 'viewer'));
     await createProject(h, 'shop');
     await createProject(h, 'sched');
-    cipher = secretCipher(LocalKekProvider.fromEnvValue(h.keyring), 1, { countUse: (v) => h.store.read.secrets.countKekUse(v) });
+    cipher = secretCipher(LocalKekProvider.fromEnvValue(h.keyring), 1, { countUses: (v, n) => h.store.read.secrets.countKekUses(v, n) });
     keys = new SigningKeys(h.store, new ChangeWriter(h.store, h.relay), cipher);
   });
 

@@ -83,7 +83,7 @@ export async function startAdmin(options: AdminHarnessOptions = {}): Promise<Adm
     : createLogger('admin-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const keyring = options.keyring ?? generateKeyring();
   const kek = LocalKekProvider.fromEnvValue(keyring);
-  const cipher = secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) });
+  const cipher = secretCipher(kek, 1, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) });
   // Tests that stop their own Redis see connection errors here: logged, not printed by BullMQ.
   const jobQueues = options.jobQueues === false ? null : openJobQueues(redis, prefix, (err) => logger.debug({ err }, 'job queue connection error'));
   const app = await createAdminApp(

@@ -40,7 +40,7 @@ export function testGatewayConfig(keyPrefix: string, overrides: Partial<GatewayC
 export async function startGateway(admin: AdminHarness, overrides: Partial<GatewayConfig> = {}, options: { port?: number } = {}): Promise<GatewayHarness> {
   // With the audit key and the admin's keyring: this gateway serves secrets (and audits each read).
   const store = await Store.connect({ databaseUrl: admin.db.url, poolSize: 4, auditKey: TEST_AUDIT_KEY });
-  const cipher = secretCipher(LocalKekProvider.fromEnvValue(admin.keyring), 1, { countUse: (v) => store.read.secrets.countKekUse(v) });
+  const cipher = secretCipher(LocalKekProvider.fromEnvValue(admin.keyring), 1, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) });
   const secrets = new Secrets(store, new ChangeWriter(store, { kick: () => undefined }), cipher);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   const blockingRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });

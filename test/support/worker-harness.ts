@@ -48,7 +48,7 @@ export async function startWorker(admin: AdminHarness, overrides: Partial<Worker
     registry,
     config: testWorkerConfig(admin.prefix, overrides),
     // The admin harness's keyring: the worker's rotations write versions the admin can read.
-    secretCipher: secretCipher(kek, 1, { countUse: (v) => store.read.secrets.countKekUse(v) }),
+    secretCipher: secretCipher(kek, 1, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) }),
     kekProvider: kek,
   });
   await runtime.start();

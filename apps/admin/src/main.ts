@@ -37,8 +37,9 @@ async function main(): Promise<void> {
     return;
   }
   const cipher = secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, {
-    countUse: (v) => store.read.secrets.countKekUse(v),
+    countUses: (v, n) => store.read.secrets.countKekUses(v, n),
     onShouldRotate: (v, uses) => logger.warn({ kekVersion: v, uses }, 'this key-encryption key has used half its nonce budget: rotate it (docs/secrets.md)'),
+    onCountError: (err) => logger.warn({ err }, 'could not record key-encryption key uses; they stay pending'),
   });
   // The keyring must open everything stored; a rotation or a raised minimum is audited once.
   const kekMaintenance = new KekMaintenance(store, new ChangeWriter(store, { kick: () => undefined }), cipher, kek.provider);

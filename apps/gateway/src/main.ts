@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const kek = servesSecrets ? await kekProviderFrom(env) : null;
   const store = await Store.connect({ databaseUrl: env.DATABASE_URL, poolSize: 8, applicationName: 'flagstream-gateway', auditKey });
   const secrets = kek
-    ? new Secrets(store, new ChangeWriter(store, { kick: () => undefined }), secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUse: (v) => store.read.secrets.countKekUse(v) }))
+    ? new Secrets(store, new ChangeWriter(store, { kick: () => undefined }), secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) }))
     : undefined;
   if (!secrets) logger.info('secrets are not served (set FLAGSTREAM_AUDIT_KEY and FLAGSTREAM_KEK to serve GET /sdk/v1/secrets)');
   const redis = createRedis(env.REDIS_URL, 'flagstream-gateway');

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     blockingRedis,
     logger,
     registry,
-    secretCipher: kek ? secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUse: (v) => store.read.secrets.countKekUse(v) }) : undefined,
+    secretCipher: kek ? secretCipher(kek.provider, env.FLAGSTREAM_KEK_MIN_VERSION, { countUses: (v, n) => store.read.secrets.countKekUses(v, n) }) : undefined,
     kekProvider: kek?.provider,
     config: {
       keyPrefix: env.REDIS_KEY_PREFIX,

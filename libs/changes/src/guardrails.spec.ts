@@ -23,6 +23,7 @@ describe('guardrailRow', () => {
       windowSeconds: 3600,
       minSampleSize: 100,
       rollback: 'previous-milestone',
+      eventSources: 'server',
     });
     expect(guardrailRow({ metric: 'p99', comparison: 'absolute', threshold: 250, statistic: 'mean' }, 0)).toMatchObject({ threshold: 250, maxRelativeChange: null });
   });
@@ -112,6 +113,13 @@ describe('evaluateGuardrail against the control', () => {
     expect(e.control.value).toBe(2);
     expect(e.status).toBe('breached');
     expect(e.pValue!).toBeLessThan(1e-9);
+  });
+});
+
+describe('evaluateGuardrail with values too large to compare', () => {
+  it('gives no verdict rather than failing', () => {
+    const huge = { treatment: { units: 500, unitsWithEvents: 10, sum: 1e200, sumOfSquares: Infinity }, control: { units: 500, unitsWithEvents: 0, sum: 0, sumOfSquares: 0 }, mixedUnits: 0 };
+    expect(evaluateGuardrail(spec({ statistic: 'mean' }), huge, window)).toMatchObject({ status: 'insufficient-data', reason: 'errors: metric values too large to compare' });
   });
 });
 

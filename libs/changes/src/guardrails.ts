@@ -25,10 +25,12 @@ export interface GuardrailInput {
   minSampleSize?: number;
   /** Where a breach sends the flag: the previous milestone (default; before the first one, the settings before the plan) or off. */
   rollback?: GuardrailRollback;
+  /** Whose events count: `server` (default: server SDK keys only; client keys are public, anyone could send) or `all`. */
+  eventSources?: 'server' | 'all';
 }
 
 export const MAX_GUARDRAILS = 10;
-export const GUARDRAIL_DEFAULTS = { statistic: 'rate', comparison: 'control', worseWhen: 'higher', maxRelativeChange: 0, alpha: 0.01, windowSeconds: 3600, minSampleSize: 100, rollback: 'previous-milestone' } as const;
+export const GUARDRAIL_DEFAULTS = { statistic: 'rate', comparison: 'control', worseWhen: 'higher', maxRelativeChange: 0, alpha: 0.01, windowSeconds: 3600, minSampleSize: 100, rollback: 'previous-milestone', eventSources: 'server' } as const;
 /** The window is at most 7 days (events are kept by day partitions; a guardrail watches recent data). */
 export const MAX_GUARDRAIL_WINDOW_SECONDS = 7 * 24 * 3600;
 
@@ -83,6 +85,7 @@ export function guardrailProblems(guardrails: readonly GuardrailInput[] | undefi
     oneOf('comparison', ['control', 'absolute']);
     oneOf('worseWhen', ['higher', 'lower']);
     oneOf('rollback', ['previous-milestone', 'off']);
+    oneOf('eventSources', ['server', 'all']);
     if (g.alpha !== undefined && !(typeof g.alpha === 'number' && g.alpha > 0 && g.alpha < 0.5)) out.push({ path: `${at}.alpha`, message: 'must be more than 0 and less than 0.5' });
     if (g.maxRelativeChange !== undefined && !(typeof g.maxRelativeChange === 'number' && Number.isFinite(g.maxRelativeChange) && g.maxRelativeChange >= 0)) out.push({ path: `${at}.maxRelativeChange`, message: 'must be a number of at least 0 (0.1 tolerates 10%)' });
     if (g.windowSeconds !== undefined && !(Number.isInteger(g.windowSeconds) && g.windowSeconds >= 10 && g.windowSeconds <= MAX_GUARDRAIL_WINDOW_SECONDS)) out.push({ path: `${at}.windowSeconds`, message: `must be a whole number of seconds from 10 to ${MAX_GUARDRAIL_WINDOW_SECONDS}` });
@@ -108,6 +111,7 @@ export function guardrailRow(g: GuardrailInput, position: number): NewReleasePla
     windowSeconds: g.windowSeconds ?? d.windowSeconds,
     minSampleSize: g.minSampleSize ?? d.minSampleSize,
     rollback: g.rollback ?? d.rollback,
+    eventSources: g.eventSources ?? d.eventSources,
   };
 }
 
@@ -123,6 +127,7 @@ export function guardrailView(row: ReleasePlanGuardrailEntity): GuardrailView {
     windowSeconds: row.windowSeconds,
     minSampleSize: row.minSampleSize,
     rollback: row.rollback,
+    eventSources: row.eventSources,
     lastEvaluation: (row.lastEvaluation as GuardrailEvaluation | null) ?? null,
     lastEvaluatedAt: row.lastEvaluatedAt?.toISOString() ?? null,
   };
@@ -143,6 +148,9 @@ export function evaluateGuardrail(spec: GuardrailSpec, sample: ExposureSample, w
   const control = groupOf(spec.statistic, sample.control);
   const base = { treatment, control, mixedUnits: sample.mixedUnits, since: window.since.toISOString(), until: window.until.toISOString() };
   const relativeChange = treatment.value !== null && control.value ? (treatment.value - control.value) / control.value : null;
+  if (![sample.treatment, sample.control].every((t) => Number.isFinite(t.sum) && Number.isFinite(t.sumOfSquares))) {
+    return { ...base, status: 'insufficient-data', pValue: null, relativeChange: null, reason: `${spec.metric}: metric values too large to compare` };
+  }
   const show = (v: number | null) => (v === null ? 'n/a' : spec.statistic === 'rate' ? `${(v * 100).toPrecision(3)}%` : v.toPrecision(4));
   const what = `${spec.metric} ${spec.statistic}`;
   const higherIsWorse = spec.worseWhen === 'higher';

@@ -351,7 +351,7 @@ export class ReleasePlans {
     for (const g of await r.releasePlans.guardrails(id)) {
       const windowStart = until.getTime() - g.windowSeconds * 1000;
       const since = new Date(Math.max(windowStart, plan.observeSince?.getTime() ?? windowStart));
-      const sample = await r.sdkEvents.exposureSample({ environmentId: plan.environmentId, flag: plan.flagKey, treatment: plan.treatmentVariation, metric: g.metric, since, until });
+      const sample = await r.sdkEvents.exposureSample({ environmentId: plan.environmentId, flag: plan.flagKey, treatment: plan.treatmentVariation, metric: g.metric, since, until, sources: g.eventSources });
       const evaluation = evaluateGuardrail(g, sample, { since, until });
       evaluations.push(evaluation);
       await r.releasePlans.saveEvaluation(id, g.position, evaluation as unknown as Record<string, unknown>, until);
@@ -386,7 +386,8 @@ export class ReleasePlans {
       const from = l.plan.currentMilestone;
       old.job = { milestone: from + 1, version: l.plan.version };
       const current = settingsOf((await tx.flags.findSettings(l.flag.id, l.env.id, true))!);
-      const to = breach.rollback === 'off' ? -1 : from - 1;
+      // From before the first milestone (a resumed plan at -1) there is nowhere further back: -1 again.
+      const to = breach.rollback === 'off' ? -1 : Math.max(-1, from - 1);
       const target =
         breach.rollback === 'off' ? { ...current, on: false } : to >= 0 ? { ...current, on: true, defaultServe: serveFor(l.milestones[to], l.plan, current.defaultServe) } : l.plan.settingsBefore!;
       const written = await this.flags.putSettingsIn(tx, w, l.project.key, l.flag.key, l.env.key, undefined, target);

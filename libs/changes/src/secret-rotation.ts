@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditActor } from '@flagstream/audit';
 import { ForbiddenError, NotFoundError, ValidationError, type ErrorDetail } from '@flagstream/errors';
-import type { EnvironmentEntity, SecretEntity, SecretRotationPolicyEntity, SecretRotator, Store } from '@flagstream/persistence';
+import type { EnvironmentEntity, ProjectEntity, Repositories, SecretEntity, SecretRotationPolicyEntity, SecretRotator, Store } from '@flagstream/persistence';
 import type { ChangeWriter } from './change-writer';
 import { mustEnvironment, mustProject } from './lookup';
-import { secretPathProblem } from './secret-policy';
-import type { Secrets } from './secrets';
+import { readDecision, secretPathProblem } from './secret-policy';
+import { policyRulesOf, type Secrets } from './secrets';
 import { actorOf, ROLE_RANK, SCHEDULER, type WriteContext } from './write-context';
 
 /** A rotation policy as given. */
@@ -69,6 +69,8 @@ export const MIN_ROTATION_INTERVAL_SECONDS = 60;
 export const MAX_ROTATION_INTERVAL_SECONDS = 5 * 366 * 24 * 3600;
 /** A failed attempt is tried again after 1, 2, 4… minutes, never later than the interval. */
 const RETRY_BASE_MS = 60_000;
+/** How long a claimed rotation is held before another pass may take it again. */
+const ROTATION_LEASE_MS = 10 * 60_000;
 /** Consecutive failures that raise an alert (then every further 10). */
 export const ROTATION_ALERT_AFTER = 3;
 
@@ -144,6 +146,7 @@ export class SecretRotations {
       mayChange(w, env);
       const secret = await tx.secrets.findByPath(env.id, path, true);
       if (!secret || secret.deletedAt) throw new NotFoundError(`secret "${path}" is not defined in environment "${env.key}" itself`);
+      if (input.rotator === 'webhook') await this.checkSigningSecret(tx, w, project, env, path, String(input.config?.signingSecretPath));
       const policy = await tx.secrets.upsertRotationPolicy({
         secretId: secret.id,
         intervalSeconds: input.intervalSeconds,
@@ -157,6 +160,22 @@ export class SecretRotations {
       const view = viewOf(policy, secret, env.key, this.now());
       return { result: view, audit: { action: 'secret.rotation_policy_set', target: { type: 'secret', key: path }, project: project.key, environment: env.key, after: view } };
     });
+  }
+
+  /**
+   * The webhook rotator signs with another secret's value and sends the signature to a URL the
+   * caller chose: that secret must be defined in this environment itself, differ from the one
+   * rotated, and be readable by the caller under the secret policies (else the rotator would let
+   * an editor use a secret they may not read).
+   */
+  private async checkSigningSecret(tx: Repositories, w: WriteContext, project: ProjectEntity, env: EnvironmentEntity, path: string, signingPath: string): Promise<void> {
+    if (signingPath === path) throw new ValidationError('rotation policy is not valid', [{ path: 'config.signingSecretPath', message: 'must be another secret than the one rotated' }]);
+    const signing = await tx.secrets.findByPath(env.id, signingPath);
+    if (!signing || signing.deletedAt) {
+      throw new ValidationError('rotation policy is not valid', [{ path: 'config.signingSecretPath', message: `secret "${signingPath}" is not defined in environment "${env.key}" itself` }]);
+    }
+    const decision = readDecision(policyRulesOf(await tx.secrets.policies(project.id)), { type: 'token', role: w.principal.role }, env.key, signingPath);
+    if (!decision.allowed) throw new ForbiddenError(`no secret policy lets this ${w.principal.role} token read "${signingPath}" in environment "${env.key}": it cannot make the rotator sign with it`);
   }
 
   async removePolicy(w: WriteContext, projectKey: string, envKey: string, path: string): Promise<void> {
@@ -230,8 +249,9 @@ export class SecretRotations {
         });
         continue;
       }
-      const next = new Date(now.getTime() + policy.intervalSeconds * 1000);
-      if (!(await this.store.read.secrets.claimRotation(policy.secretId, policy.nextRotationAt, next))) continue;
+      // Claimed with a short lease: a worker killed mid-rotation leaves it due again soon, not an interval later.
+      const lease = new Date(now.getTime() + ROTATION_LEASE_MS);
+      if (!(await this.store.read.secrets.claimRotation(policy.secretId, policy.nextRotationAt, lease))) continue;
       try {
         const value = await rotators[policy.rotator]({
           project: project.key,
@@ -239,7 +259,7 @@ export class SecretRotations {
           path: secret.path,
           currentVersion: secret.currentVersion,
           config: policy.rotatorConfig,
-          readSecret: (p) => this.secrets.readInternal(project.key, env.key, p),
+          readSecret: (p) => this.secrets.readInternal(project.key, env.key, p, true),
         });
         const w: WriteContext = { principal: SCHEDULER, requestId: null, reason: `rotation of ${secret.path} (${policy.rotator})` };
         const written = await this.secrets.put(w, project.key, env.key, secret.path, value);
@@ -259,6 +279,7 @@ export class SecretRotations {
       const p = await tx.secrets.rotationPolicy(secretId, true);
       if (!p) return;
       Object.assign(p, {
+        nextRotationAt: new Date(now.getTime() + p.intervalSeconds * 1000),
         lastRotatedAt: now,
         previousVersion: p.graceSeconds > 0 ? previous : null,
         graceUntil: p.graceSeconds > 0 ? new Date(now.getTime() + p.graceSeconds * 1000) : null,

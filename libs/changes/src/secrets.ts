@@ -236,13 +236,14 @@ export class Secrets {
    * The current value of a secret for Flagstream itself (the webhook rotator's signing secret),
    * without a policy check: audited as `secret.revealed` by the scheduler. Never for callers.
    */
-  async readInternal(projectKey: string, envKey: string, path: string): Promise<string> {
+  async readInternal(projectKey: string, envKey: string, path: string, ownOnly = false): Promise<string> {
     checkPath(path);
     const cipher = this.mustCipher();
     const w: WriteContext = { principal: SCHEDULER, requestId: null, reason: 'used by Flagstream (rotation)' };
     return this.changes.write(w, async (tx) => {
       const scope = await this.scope(tx, projectKey, envKey);
-      const s = await this.resolve(tx, scope, path, false);
+      const s = ownOnly ? await mustOwn(tx, scope.env, path) : await this.resolve(tx, scope, path, false);
+      if (s.deletedAt) throw new NotFoundError(`secret "${path}" is deleted`);
       const stored = await tx.secrets.ciphertextOf(s.id, s.currentVersion);
       if (!stored?.ciphertext) throw new ConflictError(`the current version of secret "${path}" was destroyed`);
       const definedIn = envKeyOf(scope.byKey, s.environmentId);
@@ -388,12 +389,7 @@ export class Secrets {
   }
 
   private async policyRules(r: Repositories, project: ProjectEntity): Promise<SecretPolicyRule[]> {
-    return (await r.secrets.policies(project.id)).map((p) => ({
-      id: p.id,
-      subject: p.subjectType === 'role' ? { type: 'role', role: p.subject as 'viewer' | 'editor' | 'owner' } : { type: 'sdk-key', id: p.subject },
-      paths: p.paths,
-      environments: p.environments,
-    }));
+    return policyRulesOf(await r.secrets.policies(project.id));
   }
 
   private async view(r: Repositories, s: SecretEntity, env: EnvironmentEntity, definedIn: string): Promise<SecretView> {
@@ -434,6 +430,16 @@ export class Secrets {
 function changed(scope: { project: ProjectEntity; env: EnvironmentEntity; byKey: ReadonlyMap<string, EnvironmentEntity>; nodes: EnvironmentNode[] }, path: string): { project: string; environments: EnvironmentChanges[] } {
   const environments = descendantsOf(scope.env.key, scope.nodes).map((key) => ({ environment: scope.byKey.get(key)!, changes: [{ type: 'secret.changed' as const, path }] }));
   return { project: scope.project.key, environments };
+}
+
+/** Stored policies as the read decision takes them. */
+export function policyRulesOf(rows: readonly SecretPolicyEntity[]): SecretPolicyRule[] {
+  return rows.map((p) => ({
+    id: p.id,
+    subject: p.subjectType === 'role' ? { type: 'role', role: p.subject as 'viewer' | 'editor' | 'owner' } : { type: 'sdk-key', id: p.subject },
+    paths: p.paths,
+    environments: p.environments,
+  }));
 }
 
 /** What binds a ciphertext to its row: ids, not keys (keys could be reused after a delete). */

@@ -10,6 +10,8 @@
  */
 export const SECRET_PATH_PATTERN = /^(?=.{1,256}$)[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*){0,15}$/;
 const SEGMENT = /^[a-z0-9][a-z0-9_.-]*$/;
+/** "**" segments a pattern may hold. */
+const MAX_GLOBSTARS = 3;
 
 /** Why `path` is not a secret path, or null. */
 export function secretPathProblem(path: unknown): string | null {
@@ -28,6 +30,8 @@ export function secretPatternProblem(pattern: unknown): string | null {
   const segments = pattern.split('/');
   if (segments.length > 16) return 'has more than 16 segments';
   const bad = segments.find((s) => s !== '*' && s !== '**' && !SEGMENT.test(s));
+  // Matching backtracks over "**": a few keep it linear enough on every read.
+  if (segments.filter((s) => s === '**').length > MAX_GLOBSTARS) return `has more than ${MAX_GLOBSTARS} "**" segments`;
   if (bad !== undefined) {
     return `has the segment "${bad}": segments are a-z, 0-9, "_", "." or "-" (starting with a letter or digit), "*" (one segment) or "**" (any number)`;
   }

@@ -115,4 +115,31 @@ describe('sdk_events in Postgres', () => {
     expect(names).toContain('sdk_events_default');
     expect(names.filter((n) => n < partitionName(today) && n !== 'sdk_events_default')).toEqual([]);
   });
+
+  it('samples a guardrail: first exposure per unit, treatment vs the rest, mixed units apart, and only server keys unless told', async () => {
+    const env = randomUUID();
+    const key = randomUUID(); // not a server key in sdk_keys (as a public client key's events are not)
+    const at = (s: number) => new Date(Date.now() - 60_000 + s * 1000);
+    const base = { environmentId: env, sdkKeyId: key, receivedAt: new Date() };
+    const events: NewSdkEvent[] = [
+      { ...base, kind: 'exposure', flag: 'f', variation: 'on', contextKey: 't1', occurredAt: at(1) },
+      { ...base, kind: 'exposure', flag: 'f', variation: 'on', contextKey: 't2', occurredAt: at(1) },
+      { ...base, kind: 'exposure', flag: 'f', variation: 'off', contextKey: 'c1', occurredAt: at(1) },
+      { ...base, kind: 'exposure', flag: 'f', variation: 'on', contextKey: 'm1', occurredAt: at(1) },
+      { ...base, kind: 'exposure', flag: 'f', variation: 'off', contextKey: 'm1', occurredAt: at(2) },
+      // t1 errs twice after its exposure; c1 erred before its first exposure only (does not count).
+      { ...base, kind: 'metric', name: 'errors', value: 1, contextKey: 't1', occurredAt: at(3) },
+      { ...base, kind: 'metric', name: 'errors', value: 2, contextKey: 't1', occurredAt: at(4) },
+      { ...base, kind: 'metric', name: 'errors', value: 1, contextKey: 'c1', occurredAt: at(0) },
+    ];
+    await store.read.sdkEvents.insertBatch(events);
+    const q = { environmentId: env, flag: 'f', treatment: 'on', metric: 'errors', since: at(-10), until: new Date() };
+    expect(await store.read.sdkEvents.exposureSample({ ...q, sources: 'all' })).toEqual({
+      treatment: { units: 2, unitsWithEvents: 1, sum: 3, sumOfSquares: 9 },
+      control: { units: 1, unitsWithEvents: 0, sum: 0, sumOfSquares: 0 },
+      mixedUnits: 1,
+    });
+    const none = { units: 0, unitsWithEvents: 0, sum: 0, sumOfSquares: 0 };
+    expect(await store.read.sdkEvents.exposureSample(q)).toEqual({ treatment: none, control: none, mixedUnits: 0 });
+  });
 });

@@ -69,6 +69,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
+/** " at position N" from a JSON parser message (which otherwise quotes the input), or nothing. */
+function jsonPosition(message: string): string {
+  const m = /position (\d+)/.exec(message);
+  return m ? ` (at position ${m[1]})` : '';
+}
+
 /** HttpException status, or the status of a body-parser error (`type` + `status`). */
 function httpStatusOf(e: unknown): number | undefined {
   if (e instanceof HttpException) return e.getStatus();
@@ -78,7 +84,8 @@ function httpStatusOf(e: unknown): number | undefined {
 
 function clientMessage(e: unknown, status: number, req: Request): string {
   const type = (e as { type?: string }).type;
-  if (type === 'entity.parse.failed') return `request body is not valid JSON: ${(e as Error).message}`;
+  // Only where it broke: the parser's own message quotes the body, which may hold a secret.
+  if (type === 'entity.parse.failed') return `request body is not valid JSON${jsonPosition((e as Error).message)}`;
   if (type === 'entity.too.large') return `request body is larger than the limit of ${(e as { limit?: number }).limit ?? '?'} bytes`;
   if (status === 404) return `no route for ${req.method} ${req.path}`;
   if (e instanceof HttpException) {

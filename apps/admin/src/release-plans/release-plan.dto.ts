@@ -95,6 +95,11 @@ export class GuardrailDto {
   @IsOptional()
   @IsIn(['previous-milestone', 'off'])
   rollback?: 'previous-milestone' | 'off';
+
+  @ApiPropertyOptional({ enum: ['server', 'all'], default: d.eventSources, description: 'whose events count: server SDK keys only, or client keys too (public keys: anyone can send)' })
+  @IsOptional()
+  @IsIn(['server', 'all'])
+  eventSources?: 'server' | 'all';
 }
 
 export class CreateReleasePlanDto {

@@ -87,6 +87,8 @@ export class ReleasePlanGuardrailEntity {
   @Column({ name: 'window_seconds', type: 'integer' }) windowSeconds!: number;
   @Column({ name: 'min_sample_size', type: 'integer' }) minSampleSize!: number;
   @Column({ type: 'text' }) rollback!: GuardrailRollback;
+  /** Whose events count: server SDK keys only (default), or client keys too (public: anyone can send). */
+  @Column({ name: 'event_sources', type: 'text' }) eventSources!: 'server' | 'all';
   @Column({ name: 'last_evaluation', type: 'jsonb', nullable: true }) lastEvaluation!: Record<string, unknown> | null;
   @Column({ name: 'last_evaluated_at', type: 'timestamptz', nullable: true }) lastEvaluatedAt!: Date | null;
 }

@@ -25,6 +25,7 @@ export class Guardrails1764600000000 implements MigrationInterface {
         window_seconds integer NOT NULL CHECK (window_seconds > 0),
         min_sample_size integer NOT NULL CHECK (min_sample_size > 0),
         rollback text NOT NULL DEFAULT 'previous-milestone' CHECK (rollback IN ('previous-milestone', 'off')),
+        event_sources text NOT NULL DEFAULT 'server' CHECK (event_sources IN ('server', 'all')),
         last_evaluation jsonb,
         last_evaluated_at timestamptz,
         PRIMARY KEY (plan_id, position),

@@ -28,6 +28,8 @@ export interface ExposureSampleQuery {
   /** Events at or after this time and at or before `until` count. */
   since: Date;
   until: Date;
+  /** `server`: only events sent with server SDK keys (client keys are public); `all`: any key. */
+  sources?: 'server' | 'all';
 }
 
 /** One group's totals: units, units that sent the metric at least once, and the per-unit sums. */
@@ -117,26 +119,30 @@ export class SdkEventRepository {
    * another variation are counted apart (`mixedUnits`). Two index range scans and a hash join.
    */
   async exposureSample(q: ExposureSampleQuery): Promise<ExposureSample> {
-    const rows: Array<{ grp: 'treatment' | 'control' | 'mixed'; units: string; with_events: string; sum: number | null; sum_sq: number | null }> = await this.em.query(
+    const rows: Array<{ grp: 'treatment' | 'control' | 'mixed'; units: string; with_events: string; sum: string | null; sum_sq: string | null }> = await this.em.query(
       `WITH units AS (
          SELECT context_key, min(occurred_at) AS first_at,
                 bool_or(variation = $3) AS saw_treatment, bool_or(variation <> $3) AS saw_other
          FROM sdk_events
          WHERE environment_id = $1 AND kind = 'exposure' AND flag_key = $2 AND occurred_at >= $5 AND occurred_at <= $6
+           AND ($7 = 'all' OR sdk_key_id IN (SELECT id FROM sdk_keys WHERE kind = 'server'))
          GROUP BY context_key
        ), metric AS (
          SELECT context_key, occurred_at, metric_value
          FROM sdk_events
          WHERE environment_id = $1 AND metric_name = $4 AND occurred_at >= $5 AND occurred_at <= $6
+           AND ($7 = 'all' OR sdk_key_id IN (SELECT id FROM sdk_keys WHERE kind = 'server'))
        ), per_unit AS (
          SELECT u.context_key, u.saw_treatment, u.saw_other, count(m.context_key) AS events, coalesce(sum(m.metric_value), 0) AS total
          FROM units u LEFT JOIN metric m ON m.context_key = u.context_key AND m.occurred_at >= u.first_at
          GROUP BY u.context_key, u.saw_treatment, u.saw_other
        )
        SELECT CASE WHEN saw_treatment AND saw_other THEN 'mixed' WHEN saw_treatment THEN 'treatment' ELSE 'control' END AS grp,
-              count(*) AS units, count(*) FILTER (WHERE events > 0) AS with_events, sum(total) AS sum, sum(total * total) AS sum_sq
+              count(*) AS units, count(*) FILTER (WHERE events > 0) AS with_events,
+              -- numeric: squares of huge values do not overflow (a non-finite result is judged as no data)
+              sum(total::numeric)::text AS sum, sum(total::numeric * total::numeric)::text AS sum_sq
        FROM per_unit GROUP BY 1`,
-      [q.environmentId, q.flag, q.treatment, q.metric, q.since.toISOString(), q.until.toISOString()],
+      [q.environmentId, q.flag, q.treatment, q.metric, q.since.toISOString(), q.until.toISOString(), q.sources ?? 'server'],
     );
     const empty = (): GroupTotals => ({ units: 0, unitsWithEvents: 0, sum: 0, sumOfSquares: 0 });
     const out: ExposureSample = { treatment: empty(), control: empty(), mixedUnits: 0 };

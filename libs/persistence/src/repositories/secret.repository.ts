@@ -146,7 +146,9 @@ export class SecretRepository {
     return this.em
       .getRepository(SecretRotationPolicyEntity)
       .createQueryBuilder('r')
-      .where("r.next_rotation_at <= :at OR (r.notify_before_seconds > 0 AND r.next_rotation_at - make_interval(secs => r.notify_before_seconds) <= :at AND r.notified_for IS DISTINCT FROM r.next_rotation_at)", { at })
+      .where("(r.next_rotation_at <= :at OR (r.notify_before_seconds > 0 AND r.next_rotation_at - make_interval(secs => r.notify_before_seconds) <= :at AND r.notified_for IS DISTINCT FROM r.next_rotation_at))", { at })
+      // A soft-deleted secret's policy waits (it would otherwise stay first in line and block the rest).
+      .andWhere('EXISTS (SELECT 1 FROM secrets s WHERE s.id = r.secret_id AND s.deleted_at IS NULL)')
       .orderBy('r.next_rotation_at', 'ASC')
       .limit(limit)
       .getMany();
@@ -165,15 +167,14 @@ export class SecretRepository {
   }
 
   /**
-   * Counts one use of a KEK version and returns the new total. Runs on its own (outside any
-   * write transaction) so a use is counted even if the write then rolls back: the safe side of
-   * the nonce budget.
+   * Adds `n` uses of a KEK version (0 only reads it) and returns the new total. Called on its own
+   * connection, outside any write transaction (the cipher keeps pending counts in memory).
    */
-  async countKekUse(kekVersion: number): Promise<number> {
+  async countKekUses(kekVersion: number, n: number): Promise<number> {
     const rows: Array<{ uses: string }> = await this.em.query(
-      `INSERT INTO kek_usage (kek_version, uses) VALUES ($1, 1)
-       ON CONFLICT (kek_version) DO UPDATE SET uses = kek_usage.uses + 1, updated_at = now() RETURNING uses`,
-      [kekVersion],
+      `INSERT INTO kek_usage (kek_version, uses) VALUES ($1, $2)
+       ON CONFLICT (kek_version) DO UPDATE SET uses = kek_usage.uses + $2, updated_at = now() RETURNING uses`,
+      [kekVersion, n],
     );
     return Number(rows[0].uses);
   }
