@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { createProject, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
+import { createProject, createToken, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
 import { startGateway, type GatewayHarness } from './support/gateway-harness';
 import { REPO_DIR } from './support/sdk-package-harness';
 
@@ -28,6 +28,12 @@ const VALUES = {
   billing2: 'billing-cli-e2e-token-9514',
   dev1: 'dev-cli-e2e-stripe-1625',
   dev2: 'dev-cli-e2e-collide-2736',
+  qaToken: 'qa-cli-e2e-token-3847',
+  /** What an editor writes at node_options: code for any Node.js child that would get it as NODE_OPTIONS. */
+  nodeOptions: "--import=data:text/javascript,console.log('cli-e2e-injected-4958')",
+  ldPreload: '/tmp/cli-e2e-preload-5069.so',
+  /** Not a secret: a variable the CLI inherits, which a secret would replace. */
+  inherited: 'inherited-cli-e2e-value-6170',
 };
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -72,10 +78,12 @@ const BASE_ENV = ['FLAGSTREAM_GATEWAY_URL', 'PATH', 'TMPDIR'];
 describe('flagstream run against the real admin API and gateway', () => {
   let h: AdminHarness;
   let owner: ApiClient;
+  /** Writes secrets, cannot read them: the attacker of the loader-variable tests. */
+  let editor: ApiClient;
   let gw: GatewayHarness;
   const gateways: GatewayHarness[] = [];
-  /** Server keys (staging: granted payments/**; development: granted payments/**), a client key. */
-  const keys = { staging: { id: '', key: '' }, development: { id: '', key: '' }, client: { id: '', key: '' } };
+  /** Server keys (staging: granted payments/**; development: granted payments/**; qa-eu: granted **), a client key. */
+  const keys = { staging: { id: '', key: '' }, development: { id: '', key: '' }, qa: { id: '', key: '' }, client: { id: '', key: '' } };
   /** The test's own directory: the CLI bundle, the children's working directory, their TMPDIR. */
   let work: string;
   let cli: string;
@@ -121,6 +129,16 @@ describe('flagstream run against the real admin API and gateway', () => {
       const policy = await owner.post(`${P}/secret-policies`, { subject: { type: 'sdk-key', id: keys[env].id }, paths: ['payments/**'], environments: [env] });
       expect(policy.status).toBe(201);
     }
+    // qa-eu inherits qa; its key reads every path (**), secrets written in qa included.
+    for (const [env, parent] of [['qa', undefined], ['qa-eu', 'qa']] as const) {
+      expect((await owner.post(`${P}/environments`, { key: env, name: env, protected: false, parent })).status).toBe(201);
+    }
+    await put('qa-eu', 'payments/qa-token', VALUES.qaToken);
+    const qaKey = await owner.post(`${P}/environments/qa-eu/sdk-keys`, { kind: 'server', name: 'qa-eu' });
+    expect(qaKey.status).toBe(201);
+    keys.qa = { id: qaKey.body.id, key: qaKey.body.key };
+    expect((await owner.post(`${P}/secret-policies`, { subject: { type: 'sdk-key', id: keys.qa.id }, paths: ['**'], environments: ['qa-eu'] })).status).toBe(201);
+    editor = h.api(await createToken(h, 'editor', 'shop'));
     const limits = { type: 'object', properties: { maxItems: { type: 'integer', minimum: 1 } }, required: ['maxItems'] };
     expect((await owner.post(`${P}/configs`, { key: 'checkout.limits', schema: limits, default: { maxItems: 20 } })).status).toBe(201);
     expect((await owner.put(`${P}/configs/checkout.limits/environments/staging`, { value: { maxItems: 50 } })).status).toBe(200);
@@ -319,6 +337,76 @@ describe('flagstream run against the real admin API and gateway', () => {
     const enoent = await runCli(['--', 'flagstream-e2e-no-such-program']);
     expect(enoent.code).toBe(1);
     expect(enoent.stderr).toBe('flagstream run: cannot start "flagstream-e2e-no-such-program": no such program (ENOENT)\n');
+  });
+
+  it('refuses to start the child when a secret an editor wrote (in a parent environment) maps to NODE_OPTIONS', async () => {
+    expect((await editor.put(`${S('qa')}/node_options`, { value: VALUES.nodeOptions })).status).toBe(200);
+    const child = [process.execPath, '-e', childScript('env')];
+    const refused = await runCli(['--', ...child], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe(
+      'flagstream run: secret "node_options" maps to the environment variable NODE_OPTIONS, which changes how programs load or run, so flagstream run never sets it (whoever can write the secret could run code in the child): pass --env-prefix, leave it out with --secrets, or use --mode pipe\n',
+    );
+    expectNoValue(refused.stderr);
+    // Not even with --allow-override (a usage error: exit 2).
+    const forced = await runCli(['--allow-override', 'NODE_OPTIONS', '--', ...child], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    expect(forced).toMatchObject({ code: 2, stdout: '' });
+    expect(forced.stderr).toMatch(/^flagstream run: --allow-override NODE_OPTIONS: NODE_OPTIONS changes how programs load or run, so flagstream run never sets it from a value/);
+    // A prefix makes it a harmless name; a pipe keeps it a path. Either way the child runs its own code only.
+    const prefixed = await runCli(['--env-prefix', 'APP_', '--', ...child], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    expect(prefixed.stderr).toBe('');
+    expect(prefixed.code).toBe(0);
+    expect(prefixed.stdout).not.toContain('cli-e2e-injected');
+    expect((prefixed.lines[0] as unknown as ChildReport).env).toEqual([...BASE_ENV, 'APP_NODE_OPTIONS', 'APP_PAYMENTS_QA_TOKEN'].sort());
+    const piped = await runCli(['--mode', 'pipe', '--', process.execPath, '-e', childScript('pipe')], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).not.toContain('cli-e2e-injected');
+    const got = piped.lines[0] as unknown as ChildReport;
+    expect(got.hashes).toEqual({ node_options: sha(VALUES.nodeOptions), 'payments/qa-token': sha(VALUES.qaToken) });
+    expect(got.env).toEqual([...BASE_ENV, 'FLAGSTREAM_SECRETS_FD'].sort());
+    expect((await editor.delete(`${S('qa')}/node_options`)).status).toBe(200);
+  });
+
+  it('--watch: a change that now maps to LD_PRELOAD keeps the child running and says why; a new run refuses to start', async () => {
+    const run = startCli(['--watch', '--debounce-ms', '100', '--', process.execPath, '-e', childScript('env', true)], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    const first = (await eventually(async () => run.lines()[0], 10_000)) as unknown as ChildReport;
+    expect(first.hashes).toEqual({ PAYMENTS_QA_TOKEN: sha(VALUES.qaToken) });
+    expect(first.env).not.toContain('NODE_OPTIONS');
+    expect((await editor.put(`${S('qa')}/ld_preload`, { value: VALUES.ldPreload })).status).toBe(200);
+    const refusal =
+      'flagstream run: not restarting: secret "ld_preload" maps to the environment variable LD_PRELOAD, which changes how programs load or run, so flagstream run never sets it (whoever can write the secret could run code in the child): pass --env-prefix, leave it out with --secrets, or use --mode pipe; the child keeps the values it has\n';
+    await eventually(async () => run.stderr.includes(refusal), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(run.stderr).toBe(refusal);
+    expect(run.lines()).toHaveLength(1);
+    run.process.kill('SIGTERM');
+    expect(await run.done).toEqual({ code: 0, signal: null });
+    expect(run.lines()).toEqual([first, { term: first.pid }]);
+    const fresh = await runCli(['--', 'true'], { FLAGSTREAM_SDK_KEY: keys.qa.key });
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/^flagstream run: secret "ld_preload" maps to the environment variable LD_PRELOAD, which changes how programs load or run/);
+    expectNoValue(run.stdout + run.stderr + fresh.stderr);
+  });
+
+  it('refuses a secret whose variable is already set in its environment, unless --allow-override names it', async () => {
+    const child = [process.execPath, '-e', childScript('env')];
+    const env = { PAYMENTS_DB_PASSWORD: VALUES.inherited };
+    const refused = await runCli(['--', ...child], env);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe(
+      "flagstream run: secret \"payments/db/password\" maps to the environment variable PAYMENTS_DB_PASSWORD, which is already set in flagstream run's environment and would be replaced: pass --allow-override PAYMENTS_DB_PASSWORD to replace it, pass --env-prefix, or use --mode pipe\n",
+    );
+    expectNoValue(refused.stderr);
+    const allowed = await runCli(['--allow-override', 'PAYMENTS_DB_PASSWORD', '--', ...child], env);
+    expect(allowed.stderr).toBe('');
+    expect(allowed.code).toBe(0);
+    expect((allowed.lines[0] as unknown as ChildReport).hashes.PAYMENTS_DB_PASSWORD).toBe(sha(VALUES.db));
+    // The pipe sets no variable from a value: nothing to replace, nothing to check.
+    const piped = await runCli(['--mode', 'pipe', '--', process.execPath, '-e', childScript('pipe')], env);
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+    expect((piped.lines[0] as unknown as ChildReport).hashes[DB]).toBe(sha(VALUES.db));
   });
 
   // Last: it looks at what the tests above left behind.

@@ -1,5 +1,6 @@
 import { ChildSupervisor, exitCodeOf, type ChildSupervisorOptions, type ExitStatus, type SupervisedChild } from './child.supervisor';
 import { CliRunError } from './cli.errors';
+import { environmentFor } from './env-names';
 
 /** A child process stand-in: records signals; exits on SIGTERM/SIGINT unless told to ignore them, always on SIGKILL. */
 class FakeChild implements SupervisedChild {
@@ -241,6 +242,54 @@ describe('ChildSupervisor', () => {
     value = 'v2';
     s.changed();
     await expect(run).rejects.toThrow('cannot start "missing": no such program (ENOENT)');
+  });
+});
+
+describe('ChildSupervisor with --mode env refusals (--watch)', () => {
+  it('keeps the child when a change now maps to a denied or an inherited name, says why, and restarts once the values are usable', async () => {
+    const secrets = new Map<string, string>([['app/token', 'token-1']]);
+    const rules = { prefix: '', reserved: [], inherited: { DB_PASSWORD: 'inherited-pw' }, allowOverride: [] };
+    const children: FakeChild[] = [];
+    const reports: string[] = [];
+    const s = new ChildSupervisor<Record<string, string>>({
+      read: () => environmentFor({ secrets: new Map(secrets), config: new Map() }, rules),
+      same: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+      start: async (env) => {
+        const child = new FakeChild(JSON.stringify(env), false);
+        children.push(child);
+        return child;
+      },
+      watch: true,
+      graceMs: 200,
+      debounceMs: 10,
+      report: (m) => reports.push(m),
+    });
+    const run = s.run();
+    await until(() => children.length === 1);
+    // An editor writes node_options (inherited from a parent environment, say).
+    secrets.set('node_options', '--import=data:text/javascript,evil()');
+    s.changed();
+    await until(() => reports.length === 1);
+    expect(reports[0]).toBe(
+      'not restarting: secret "node_options" maps to the environment variable NODE_OPTIONS, which changes how programs load or run, so flagstream run never sets it (whoever can write the secret could run code in the child): pass --env-prefix, leave it out with --secrets, or use --mode pipe; the child keeps the values it has',
+    );
+    secrets.delete('node_options');
+    secrets.set('db/password', 'new-pw');
+    s.changed();
+    await until(() => reports.length === 2);
+    expect(reports[1]).toMatch(/^not restarting: secret "db\/password" maps to the environment variable DB_PASSWORD, which is already set in flagstream run's environment and would be replaced: pass --allow-override DB_PASSWORD/);
+    expect(children).toHaveLength(1);
+    expect(children[0].signals).toEqual([]);
+    for (const r of reports) expect(r).not.toMatch(/evil|new-pw|inherited-pw/);
+    // Usable again: the next change restarts the child with it.
+    secrets.delete('db/password');
+    secrets.set('app/token', 'token-2');
+    s.changed();
+    await until(() => children.length === 2);
+    expect(children.map((c) => c.values)).toEqual(['{"APP_TOKEN":"token-1"}', '{"APP_TOKEN":"token-2"}']);
+    expect(children[0].signals).toEqual(['SIGTERM']);
+    s.signal('SIGTERM');
+    await expect(run).resolves.toEqual({ code: null, signal: 'SIGTERM' });
   });
 });
 

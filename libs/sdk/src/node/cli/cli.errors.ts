@@ -15,8 +15,8 @@ export class CliUsageError extends Error {
 
 /**
  * The run could not go on (the gateway refused the key or does not serve secrets, a pattern
- * matches nothing, two names collide, the command cannot start): exit code 1. Messages name
- * paths, keys and variable names (not secret), never a value.
+ * matches nothing, two names collide, a name is denied or already set, the command cannot start):
+ * exit code 1. Messages name paths, keys and variable names (not secret), never a value.
  */
 export class CliRunError extends Error {
   /** The process exit code for this failure. */

@@ -25,7 +25,7 @@ describe('flagstream (the bin)', () => {
   it('run --help prints the options', async () => {
     const r = await cli(['run', '--help']);
     expect(r).toEqual({ code: 0, stdout: `${RUN_USAGE}\n`, stderr: '' });
-    for (const flag of ['--gateway', '--key-env', '--secrets', '--config', '--env-prefix', '--mode', '--watch', '--grace-ms', '--debounce-ms', '--timeout-ms']) {
+    for (const flag of ['--gateway', '--key-env', '--secrets', '--config', '--env-prefix', '--allow-override', '--mode', '--watch', '--grace-ms', '--debounce-ms', '--timeout-ms']) {
       expect(r.stdout).toContain(`  ${flag} `);
     }
   });

@@ -23,6 +23,7 @@ describe('parseRunArgs', () => {
       secrets: [],
       config: [],
       envPrefix: '',
+      allowOverride: [],
       mode: 'env',
       watch: false,
       graceMs: 10_000,
@@ -36,7 +37,7 @@ describe('parseRunArgs', () => {
   it('reads every flag; lists repeat or use commas; everything after -- is the command, flags included', () => {
     const argv = [
       '--gateway', 'https://flags.example.com', '--key-env', 'MY_KEY', '--secrets', 'payments/**', '--secrets', 'db/*,certs/tls',
-      '--config', 'checkout.limits,checkout.banner', '--env-prefix', 'APP_', '--watch', '--grace-ms', '2500', '--debounce-ms', '0',
+      '--config', 'checkout.limits,checkout.banner', '--env-prefix', 'APP_', '--allow-override', 'APP_DB_URL', '--allow-override', 'APP_A, APP_B', '--watch', '--grace-ms', '2500', '--debounce-ms', '0',
       '--timeout-ms', '3000', '--mode', 'env', '--', 'sh', '-c', 'echo --watch -- $APP_DB_PASSWORD',
     ];
     expect(parseRunArgs(argv, {})).toEqual<RunOptions>({
@@ -45,6 +46,7 @@ describe('parseRunArgs', () => {
       secrets: ['payments/**', 'db/*', 'certs/tls'],
       config: ['checkout.limits', 'checkout.banner'],
       envPrefix: 'APP_',
+      allowOverride: ['APP_DB_URL', 'APP_A', 'APP_B'],
       mode: 'env',
       watch: true,
       graceMs: 2500,
@@ -77,6 +79,15 @@ describe('parseRunArgs', () => {
     [['--config', 'checkout/limits', '--', 'x'], '--config "checkout/limits" is not a config key (dotted segments of letters, digits, "_" or "-", each starting with a letter)'],
     [['--env-prefix', '1X', '--', 'x'], '--env-prefix must be letters, digits and "_", not starting with a digit: "1X"'],
     [['--mode', 'pipe', '--env-prefix', 'A_', '--', 'x'], '--env-prefix applies to --mode env only (--mode pipe delivers paths as they are)'],
+    [['--mode', 'socket', '--allow-override', 'DB_URL', '--', 'x'], '--allow-override applies to --mode env only (--mode socket sets no variable from a value)'],
+    [['--allow-override', 'DB-URL', '--', 'x'], '--allow-override takes environment variable names (letters, digits, "_", not starting with a digit)'],
+    [['--allow-override', '', '--', 'x'], '--allow-override takes environment variable names (letters, digits, "_", not starting with a digit)'],
+    [
+      ['--allow-override', 'DB_URL,NODE_OPTIONS', '--', 'x'],
+      '--allow-override NODE_OPTIONS: NODE_OPTIONS changes how programs load or run, so flagstream run never sets it from a value, whatever the options: pass --env-prefix or use --mode pipe',
+    ],
+    [['--allow-override', 'ld_preload', '--', 'x'], '--allow-override ld_preload: ld_preload changes how programs load or run, so flagstream run never sets it from a value, whatever the options: pass --env-prefix or use --mode pipe'],
+    [['--allow-override', 'PATH', '--', 'x'], '--allow-override PATH: PATH changes how programs load or run, so flagstream run never sets it from a value, whatever the options: pass --env-prefix or use --mode pipe'],
     [['--grace-ms', '10', '--', 'x'], '--grace-ms applies with --watch only'],
     [['--debounce-ms', '10', '--', 'x'], '--debounce-ms applies with --watch only'],
     [['--watch', '--grace-ms=-1', '--', 'x'], '--grace-ms must be a whole number of milliseconds from 0 to 3600000, not "-1"'],
@@ -105,5 +116,6 @@ describe('parseRunArgs', () => {
     const message = usageError(['--key-env', key, '--', 'x']);
     expect(message).toBe('--key-env takes the NAME of the variable that holds the SDK key, not the key: a key on the command line is visible to every user in ps (revoke this one)');
     expect(usageError(['--gateway', `http://user:${key}@[bad`, '--', 'x'])).not.toContain(key);
+    expect(usageError(['--allow-override', 'DB_PASSWORD=hunter2', '--', 'x'])).not.toContain('hunter2');
   });
 });

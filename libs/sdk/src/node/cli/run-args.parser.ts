@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isValidConfigKey } from '@flagstream/protocol';
 import { CliUsageError } from './cli.errors';
+import { isDeniedEnvName } from './env-denylist';
 import { secretPatternProblem } from './secret-pattern';
 
 /** How the child receives the values (see docs/cli.md). */
@@ -18,6 +19,8 @@ export interface RunOptions {
   config: string[];
   /** Prepended to every variable name in `env` mode. */
   envPrefix: string;
+  /** Variables of the CLI's environment that `env` mode may replace (`--allow-override`); never a denied name. */
+  allowOverride: string[];
   /** How the child receives the values. */
   mode: DeliveryMode;
   /** Restart the child when a delivered value changes. */
@@ -54,6 +57,9 @@ environment variable, never from the command line.
   --config KEY           also deliver the config item KEY (its value in the key's environment);
                          repeat it or separate keys with commas (default: none)
   --env-prefix P         prepended to every variable name (--mode env)
+  --allow-override NAME  let a delivered variable replace NAME, already set in this environment
+                         (--mode env; repeat it or separate names with commas). Loader and runtime
+                         variables (NODE_OPTIONS, LD_*, PATH…) are never set, whatever the options
   --mode env|pipe|socket env: variables (payments/stripe/api-key -> PAYMENTS_STRIPE_API_KEY);
                          pipe: one JSON document on the file descriptor in $FLAGSTREAM_SECRETS_FD;
                          socket: one JSON document from the Unix socket in $FLAGSTREAM_SECRETS_SOCKET
@@ -119,6 +125,19 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
     if (mode !== 'env') throw new CliUsageError(`--env-prefix applies to --mode env only (--mode ${mode} delivers paths as they are)`);
     if (!ENV_NAME.test(envPrefix)) throw new CliUsageError(`--env-prefix must be letters, digits and "_", not starting with a digit: "${envPrefix}"`);
   }
+  const allowOverride = splitList(values['allow-override']);
+  if (allowOverride.length > 0 && mode !== 'env') {
+    throw new CliUsageError(`--allow-override applies to --mode env only (--mode ${mode} sets no variable from a value)`);
+  }
+  for (const name of allowOverride) {
+    // Not repeated: `--allow-override DB_PASSWORD=…` would carry a value.
+    if (!ENV_NAME.test(name)) throw new CliUsageError('--allow-override takes environment variable names (letters, digits, "_", not starting with a digit)');
+    if (isDeniedEnvName(name)) {
+      throw new CliUsageError(
+        `--allow-override ${name}: ${name} changes how programs load or run, so flagstream run never sets it from a value, whatever the options: pass --env-prefix or use --mode pipe`,
+      );
+    }
+  }
   if (mode === 'socket' && process.platform === 'win32') throw new CliUsageError('--mode socket needs Unix domain sockets (not available on Windows): use --mode pipe');
 
   const gateway = values.gateway ?? env[GATEWAY_ENV];
@@ -142,6 +161,7 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
     secrets,
     config,
     envPrefix,
+    allowOverride,
     mode,
     watch,
     graceMs: integer(values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
@@ -163,6 +183,7 @@ function parseFlags(flags: string[]) {
       secrets: { type: 'string', multiple: true },
       config: { type: 'string', multiple: true },
       'env-prefix': { type: 'string' },
+      'allow-override': { type: 'string', multiple: true },
       mode: { type: 'string' },
       watch: { type: 'boolean' },
       'grace-ms': { type: 'string' },

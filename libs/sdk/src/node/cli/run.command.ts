@@ -22,7 +22,7 @@ export interface CliIo {
 /** The signals `flagstream run` forwards to its child: SIGINT and SIGTERM end the run, SIGHUP passes through. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** One read of the values, with the variables `--mode env` sets from them (checked for collisions). */
+/** One read of the values, with the variables `--mode env` sets from them (checked by `environmentFor`). */
 interface Prepared {
   values: RunValues;
   env: Record<string, string> | null;
@@ -100,7 +100,17 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     const reserved = [options.keyEnv, SECRETS_FD_ENV, SECRETS_SOCKET_ENV];
     const read = (): Prepared => {
       const values = readValues(client, options);
-      return { values, env: options.mode === 'env' ? environmentFor(values, options.envPrefix, reserved) : null };
+      if (options.mode !== 'env') return { values, env: null };
+      // Checked on every read, so that with --watch a change that now maps to a denied or an
+      // inherited name keeps the running child (the supervisor reports why) instead of starting one.
+      const env = environmentFor(values, {
+        prefix: options.envPrefix,
+        reserved,
+        inherited: childEnv,
+        allowOverride: options.allowOverride,
+        ignoreCase: process.platform === 'win32',
+      });
+      return { values, env };
     };
     const supervisor = new ChildSupervisor<Prepared>({
       read,
