@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FlagstreamClient } from '@flagstream/sdk';
 import { createProject, createToken, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
 import { startGateway, type GatewayHarness } from './support/gateway-harness';
 import { startWorker, type WorkerHarness } from './support/worker-harness';
@@ -101,6 +102,14 @@ describe('secret rotation: policies, the worker pass, rotators, grace, alerts, c
     const res = await fetch(`${gw.url}/sdk/v1/secrets`, { headers: { authorization: `Bearer ${sdkKey}` } });
     const body = (await res.json()) as { secrets: Record<string, { version: number; value: string; previous?: { version: number; value: string } }> };
     expect(body.secrets['api/token']).toMatchObject({ version: 2, value: now.value, previous: { version: 1, value: 'initial-token-value' } });
+    // The SDK holds both too, for consumers that verify credentials during the grace period.
+    const sdk = new FlagstreamClient({ sdkKey, baseUrl: gw.url, secrets: true, backoff: { initialMs: 20, maxMs: 200 } });
+    try {
+      await sdk.ready();
+      expect(sdk.secretDetail('api/token')).toEqual({ value: now.value, version: 2, definedIn: 'staging', previous: { version: 1, value: 'initial-token-value', until: policy.graceUntil } });
+    } finally {
+      await sdk.close();
+    }
   }, 20_000);
 
   it('mints through a signed webhook, and alerts after three failures in a row', async () => {

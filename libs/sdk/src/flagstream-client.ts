@@ -408,7 +408,11 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
     return this.secretsStore?.value(path);
   }
 
-  /** The secret at `path` with its version and the environment it is defined in (a copy), or `undefined` as for `secret()`. */
+  /**
+   * The secret at `path` with its version and the environment it is defined in (a copy), or
+   * `undefined` as for `secret()`. Right after a rotation with a grace period it also holds the
+   * replaced value (`previous`, valid until `previous.until`).
+   */
   secretDetail(path: string): SecretDetail | undefined {
     return this.secretsStore?.get(path);
   }

@@ -9,6 +9,11 @@ export interface SecretDetail {
   version: number;
   /** The environment the secret is defined in: the key's own, or one it inherits from. */
   definedIn: string;
+  /**
+   * Right after a rotation with a grace period: the value it replaced, still valid until `until`
+   * (ISO time). Accept both while consumers move over.
+   */
+  previous?: { version: number; value: string; until: string };
 }
 
 /**
@@ -88,7 +93,7 @@ export class SecretsStore {
   /** A copy of the secret at `path`, if held. */
   get(path: string): SecretDetail | undefined {
     const s = this.held.get(path);
-    return s ? { value: s.value, version: s.version, definedIn: s.definedIn } : undefined;
+    return s ? { value: s.value, version: s.version, definedIn: s.definedIn, ...(s.previous ? { previous: { ...s.previous } } : {}) } : undefined;
   }
 
   /** The value of the secret at `path`, if held. */
@@ -184,7 +189,7 @@ export class SecretsStore {
     const changed: string[] = [];
     for (const [path, s] of next) {
       const was = this.held.get(path);
-      if (!was || was.version !== s.version || was.definedIn !== s.definedIn || was.value !== s.value) changed.push(path);
+      if (!was || was.version !== s.version || was.definedIn !== s.definedIn || was.value !== s.value || was.previous?.version !== s.previous?.version) changed.push(path);
     }
     for (const path of this.held.keys()) if (!next.has(path)) changed.push(path);
     this.held = next;
@@ -223,7 +228,10 @@ function parseSecrets(text: string): Attempt {
   for (const path of Object.keys(body.secrets).sort()) {
     const s = body.secrets[path];
     if (!isObject(s) || !Number.isSafeInteger(s.version) || typeof s.value !== 'string' || typeof s.definedIn !== 'string') return malformed('has an entry that is not { version, value, definedIn }');
-    secrets.set(path, { value: s.value, version: s.version as number, definedIn: s.definedIn });
+    const detail: SecretDetail = { value: s.value, version: s.version as number, definedIn: s.definedIn };
+    const p = s.previous;
+    if (isObject(p) && Number.isSafeInteger(p.version) && typeof p.value === 'string' && typeof p.until === 'string') detail.previous = { version: p.version as number, value: p.value, until: p.until };
+    secrets.set(path, detail);
   }
   return { ok: true, secrets };
 }
