@@ -1,11 +1,11 @@
-import { betaBinomialComparison, normalMeanComparison, type CredibleInterval } from './bayesian.comparison';
-import { meanConfidenceSequence, proportionConfidenceSequence } from './confidence.sequence';
+import { betaBinomialComparison, normalMeanComparison, type BayesianComparisonResult, type CredibleInterval } from './bayesian.comparison';
+import { meanConfidenceSequence, proportionConfidenceSequence, type ConfidenceSequenceResult } from './confidence.sequence';
 import { holmBonferroni } from './holm.correction';
 import { meanMinimumDetectableEffect, proportionMinimumDetectableEffect } from './power.analysis';
 import { sampleRatioMismatch } from './sample-ratio.mismatch';
 import { summarize, type SampleSummary } from './sample.summary';
 import { twoProportionZTest } from './two-proportion.z-test';
-import { meanUplift, proportionUplift, type EffectInterval } from './uplift.interval';
+import { meanUplift, proportionUplift, type EffectInterval, type UpliftResult } from './uplift.interval';
 import { welchTTest } from './welch.t-test';
 
 /** A metric's totals per variation: units and converted units, or a per-unit value's n, Σx, Σx². */
@@ -142,42 +142,44 @@ type Row = Omit<TreatmentResult, 'adjustedPValue' | 'verdict'>;
 function conversionRow(t: Extract<MetricTotals, { kind: 'conversion' }>, control: string, treatment: string, lowerIsBetter: boolean, o: { level: number; alpha: number; expectedUnits: number }): Row {
   const c = sampleOf(t.byVariation[control], control);
   const x = sampleOf(t.byVariation[treatment], treatment);
-  const uplift = proportionUplift(c, x, { confidenceLevel: o.level });
-  const seq = proportionConfidenceSequence(c, x, { alpha: o.alpha, tuningSampleSize: o.expectedUnits });
-  const bayes = betaBinomialComparison(c, x, { credibleLevel: o.level, lowerIsBetter });
-  return {
-    variation: treatment,
-    units: x.units,
-    value: rateOf(t.byVariation[treatment]).value,
-    absolute: uplift.absolute,
-    relative: uplift.relative,
+  return rowOf(treatment, x.units, rateOf(t.byVariation[treatment]).value, {
+    uplift: proportionUplift(c, x, { confidenceLevel: o.level }),
     pValue: twoProportionZTest(c, x, 'two-sided').pValue,
-    sequential: { lower: seq.lower, upper: seq.upper, pValue: seq.pValue },
-    chanceToBeatControl: bayes.chanceToBeatControl,
-    expectedLossTreatment: bayes.expectedLossTreatment,
-    expectedLossControl: bayes.expectedLossControl,
-    credible: { absolute: bayes.absolute, relative: bayes.relative },
-  };
+    sequence: proportionConfidenceSequence(c, x, { alpha: o.alpha, tuningSampleSize: o.expectedUnits }),
+    bayes: betaBinomialComparison(c, x, { credibleLevel: o.level, lowerIsBetter }),
+  });
 }
 
 function meanRow(t: Extract<MetricTotals, { kind: 'mean' }>, control: string, treatment: string, lowerIsBetter: boolean, o: { level: number; alpha: number; expectedUnits: number }): Row {
   const c = summaryOf(t.byVariation[control], control);
   const x = summaryOf(t.byVariation[treatment], treatment);
-  const uplift = meanUplift(c, x, { confidenceLevel: o.level });
-  const seq = meanConfidenceSequence(c, x, { alpha: o.alpha, tuningSampleSize: o.expectedUnits });
-  const bayes = normalMeanComparison(c, x, { credibleLevel: o.level, lowerIsBetter });
-  return {
-    variation: treatment,
-    units: x.n,
-    value: meanOf(t.byVariation[treatment]).value,
-    absolute: uplift.absolute,
-    relative: uplift.relative,
+  return rowOf(treatment, x.n, meanOf(t.byVariation[treatment]).value, {
+    uplift: meanUplift(c, x, { confidenceLevel: o.level }),
     pValue: welchTTest(c, x, 'two-sided').pValue,
-    sequential: { lower: seq.lower, upper: seq.upper, pValue: seq.pValue },
-    chanceToBeatControl: bayes.chanceToBeatControl,
-    expectedLossTreatment: bayes.expectedLossTreatment,
-    expectedLossControl: bayes.expectedLossControl,
-    credible: { absolute: bayes.absolute, relative: bayes.relative },
+    sequence: meanConfidenceSequence(c, x, { alpha: o.alpha, tuningSampleSize: o.expectedUnits }),
+    bayes: normalMeanComparison(c, x, { credibleLevel: o.level, lowerIsBetter }),
+  });
+}
+
+/** One treatment's row from its four read-outs (the same shape for conversions and means). */
+function rowOf(
+  variation: string,
+  units: number,
+  value: number | null,
+  r: { uplift: UpliftResult; pValue: number; sequence: ConfidenceSequenceResult; bayes: BayesianComparisonResult },
+): Row {
+  return {
+    variation,
+    units,
+    value,
+    absolute: r.uplift.absolute,
+    relative: r.uplift.relative,
+    pValue: r.pValue,
+    sequential: { lower: r.sequence.lower, upper: r.sequence.upper, pValue: r.sequence.pValue },
+    chanceToBeatControl: r.bayes.chanceToBeatControl,
+    expectedLossTreatment: r.bayes.expectedLossTreatment,
+    expectedLossControl: r.bayes.expectedLossControl,
+    credible: { absolute: r.bayes.absolute, relative: r.bayes.relative },
   };
 }
 
