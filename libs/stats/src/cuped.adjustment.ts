@@ -1,4 +1,4 @@
-import { requireCount, requireFinite } from './input.validation';
+import { centreBivariateSums } from './bivariate.sums';
 import type { SampleSummary } from './sample.summary';
 
 /**
@@ -45,61 +45,6 @@ export interface CupedResult {
   variations: CupedVariation[];
 }
 
-interface CentredSums {
-  n: number;
-  meanY: number;
-  meanX: number;
-  syy: number;
-  sxx: number;
-  sxy: number;
-}
-
-/**
- * Centred sums S_yy = Σy² - Σy·ȳ, S_xx, S_xy. Like {@link summarize}, a centred square within the
- * rounding error of naive summation (2·n·ε·Σ(·)², plus what underflow can lose) is exactly 0,
- * and impossible sums are refused:
- * a negative centred square beyond rounding, or |S_xy| > √(S_xx·S_yy) beyond rounding (Cauchy–Schwarz).
- */
-function centre(label: string, sums: CupedSums): CentredSums {
-  requireCount(`${label}.n`, sums.n);
-  for (const key of ['sumY', 'sumOfSquaresY', 'sumX', 'sumOfSquaresX', 'sumOfProducts'] as const) requireFinite(`${label}.${key}`, sums[key]);
-  for (const key of ['sumOfSquaresY', 'sumOfSquaresX'] as const) {
-    if (sums[key] < 0) throw new RangeError(`${label}.${key} must not be negative, got ${sums[key]}`);
-  }
-  const { n } = sums;
-  if (n === 0) {
-    const nonZero = (['sumY', 'sumOfSquaresY', 'sumX', 'sumOfSquaresX', 'sumOfProducts'] as const).find((key) => sums[key] !== 0);
-    if (nonZero !== undefined) throw new RangeError(`${label}.${nonZero} must be 0 when n is 0, got ${sums[nonZero]}`);
-    return { n, meanY: NaN, meanX: NaN, syy: 0, sxx: 0, sxy: 0 };
-  }
-  const meanY = sums.sumY / n;
-  const meanX = sums.sumX / n;
-  const square = (key: 'sumOfSquaresY' | 'sumOfSquaresX', sum: number, mean: number): number => {
-    const centred = sums[key] - sum * mean;
-    const roundingError = 2 * n * Number.EPSILON * sums[key] + n * Number.MIN_VALUE;
-    if (centred < -roundingError) {
-      throw new RangeError(`${label}.${key} (${sums[key]}) is smaller than its sum²/n (${sum * mean}): these are not the sums of one sample`);
-    }
-    return centred <= roundingError ? 0 : centred;
-  };
-  const syy = square('sumOfSquaresY', sums.sumY, meanY);
-  const sxx = square('sumOfSquaresX', sums.sumX, meanX);
-  const bound = Math.sqrt(sxx) * Math.sqrt(syy); // not √(S_xx·S_yy), which can underflow
-  const raw = sums.sumOfProducts - sums.sumX * meanY;
-  // Rounding of n products and squares, plus underflow: a square or product below the subnormal
-  // range loses up to MIN_VALUE each, so √Σx² may be short by up to √(n·MIN_VALUE).
-  const rootX = Math.sqrt(sums.sumOfSquaresX);
-  const rootY = Math.sqrt(sums.sumOfSquaresY);
-  const underflow = Math.sqrt(n * Number.MIN_VALUE);
-  const roundingError = 2 * n * Number.EPSILON * rootX * rootY + underflow * (rootX + rootY + underflow);
-  if (Math.abs(raw) > bound + roundingError) {
-    throw new RangeError(
-      `${label}.sumOfProducts (${sums.sumOfProducts}) is inconsistent with the other sums (|S_xy| > √(S_xx·S_yy)): these are not the sums of one sample`,
-    );
-  }
-  return { n, meanY, meanX, syy, sxx, sxy: Math.max(-bound, Math.min(bound, raw)) };
-}
-
 /**
  * CUPED (Deng, Xu, Kohavi and Walker, 2013): removes from each unit's metric y the part that its
  * pre-exposure value x predicts, which shrinks the variance by about ρ² (ρ the correlation of x
@@ -127,7 +72,7 @@ function centre(label: string, sums: CupedSums): CentredSums {
  */
 export function cupedAdjustment(variations: readonly CupedSums[]): CupedResult {
   if (variations.length === 0) throw new RangeError('at least 1 variation is needed, got 0');
-  const centred = variations.map((sums, i) => centre(`variations[${i}]`, sums));
+  const centred = variations.map((sums, i) => centreBivariateSums(`variations[${i}]`, sums));
 
   const totalN = centred.reduce((sum, c) => sum + c.n, 0);
   const totalX = variations.reduce((sum, v) => sum + v.sumX, 0);

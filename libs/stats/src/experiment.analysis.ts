@@ -1,17 +1,34 @@
 import { betaBinomialComparison, normalMeanComparison, type BayesianComparisonResult, type CredibleInterval } from './bayesian.comparison';
 import { meanConfidenceSequence, proportionConfidenceSequence, type ConfidenceSequenceResult } from './confidence.sequence';
 import { holmBonferroni } from './holm.correction';
+import { meanZTest } from './mean.z-test';
 import { meanMinimumDetectableEffect, proportionMinimumDetectableEffect } from './power.analysis';
+import { summarizeRatio, type RatioSums } from './ratio.summary';
 import { sampleRatioMismatch } from './sample-ratio.mismatch';
 import { summarize, type SampleSummary } from './sample.summary';
 import { twoProportionZTest } from './two-proportion.z-test';
-import { meanUplift, proportionUplift, type EffectInterval, type UpliftResult } from './uplift.interval';
+import { meanUplift, normalMeanUplift, proportionUplift, type EffectInterval, type UpliftResult } from './uplift.interval';
 import { welchTTest } from './welch.t-test';
 
-/** A metric's totals per variation: units and converted units, or a per-unit value's n, Σx, Σx². */
+/**
+ * A metric's totals per variation (keyed by variation key), in one of three kinds. Every kind
+ * counts randomisation units (the things assigned to a variation, usually users), because the
+ * statistics assume independent units:
+ *
+ * - `conversion`: units, and how many of them converted (a unit counts once however often it converts).
+ * - `mean`: the mean over units of a per-unit value x (revenue per user, sessions per user): n is
+ *   the number of units, Σx and Σx² are over units, not over events. Whether exposed units with no
+ *   events count with x = 0 (revenue per exposed user) or are left out (revenue per paying user)
+ *   is the caller's choice, made by what it sums; the statistics read whatever n and sums they get.
+ *   A mean over events (latency per request) is not a `mean`: its events are not independent; use `ratio`.
+ * - `ratio`: Σx / Σy over units, x a unit's numerator and y its denominator (latency per request:
+ *   x = the unit's summed latency, y = its number of requests), with the delta-method variance
+ *   over units ({@link summarizeRatio}); units with y = 0 count in n and add nothing else.
+ */
 export type MetricTotals =
   | { kind: 'conversion'; byVariation: Record<string, { units: number; conversions: number }> }
-  | { kind: 'mean'; byVariation: Record<string, { n: number; sum: number; sumOfSquares: number }> };
+  | { kind: 'mean'; byVariation: Record<string, { n: number; sum: number; sumOfSquares: number }> }
+  | { kind: 'ratio'; byVariation: Record<string, RatioSums> };
 
 export interface ExperimentMetricInput {
   key: string;
@@ -40,11 +57,11 @@ export interface ExperimentAnalysisInput {
 export interface TreatmentResult {
   variation: string;
   units: number;
-  /** Rate (conversions) or mean. */
+  /** Rate (conversions), mean, or ratio Σx/Σy; null when it is undefined (no units, or Σy = 0 for a ratio). */
   value: number | null;
   absolute: EffectInterval;
   relative: EffectInterval;
-  /** Fixed-horizon two-sided p-value (z-test or Welch's t-test). */
+  /** Fixed-horizon two-sided p-value (two-proportion z-test, Welch's t-test for means, z-test for ratios); 1 when the data cannot decide. */
   pValue: number;
   /** Holm-adjusted across the treatments of this metric. */
   adjustedPValue: number;
@@ -84,8 +101,8 @@ const MULTIPLE_EXPOSURE_FLAG = 0.01;
 /**
  * The read-out of an experiment from per-variation totals (pure): health (sample ratio mismatch
  * by chi-square against the configured weights, flagged below p = 0.001; multiple exposures; too
- * few units), then for every metric and treatment the frequentist comparison (two-sided z-test or
- * Welch's t-test, delta-method intervals, Holm across treatments), the always-valid confidence
+ * few units), then for every metric and treatment the frequentist comparison (two-sided z-test,
+ * Welch's t-test for means, delta-method intervals, Holm across treatments), the always-valid confidence
  * sequence, the Bayesian read-out (chance to beat control, expected losses, credible intervals)
  * and, for the primary metric, the minimum detectable effect of the current sample.
  */
@@ -117,7 +134,17 @@ export function analyzeExperiment(input: ExperimentAnalysisInput): ExperimentAna
 
 function analyzeMetric(m: ExperimentMetricInput, control: string, treatments: string[], o: { alpha: number; level: number; expectedUnits: number }): MetricResult {
   const lowerIsBetter = m.lowerIsBetter ?? false;
-  const rows = treatments.map((t) => (m.totals.kind === 'conversion' ? conversionRow(m.totals, control, t, lowerIsBetter, o) : meanRow(m.totals, control, t, lowerIsBetter, o)));
+  const totals = m.totals;
+  const rows = treatments.map((t): Row => {
+    switch (totals.kind) {
+      case 'conversion':
+        return conversionRow(totals, control, t, lowerIsBetter, o);
+      case 'mean':
+        return meanRow(totals, control, t, lowerIsBetter, o);
+      case 'ratio':
+        return ratioRow(totals, m.key, control, t, lowerIsBetter, o);
+    }
+  });
   const adjusted = holmBonferroni(rows.map((r) => r.pValue));
   const out: TreatmentResult[] = rows.map((r, i) => {
     const significant = adjusted[i] < o.alpha && r.absolute.estimate !== null && r.absolute.estimate !== 0;
@@ -125,7 +152,7 @@ function analyzeMetric(m: ExperimentMetricInput, control: string, treatments: st
     const verdict: TreatmentResult['verdict'] = !significant ? 'inconclusive' : up !== lowerIsBetter ? 'better' : 'worse';
     return { ...r, adjustedPValue: adjusted[i], verdict };
   });
-  const controlSide = m.totals.kind === 'conversion' ? rateOf(m.totals.byVariation[control]) : meanOf(m.totals.byVariation[control]);
+  const controlSide = controlValue(totals, m.key, control);
   return {
     key: m.key,
     role: m.role,
@@ -133,7 +160,7 @@ function analyzeMetric(m: ExperimentMetricInput, control: string, treatments: st
     lowerIsBetter,
     control: controlSide,
     treatments: out,
-    minimumDetectableEffect: m.role === 'primary' ? mde(m.totals, control, treatments, o.alpha) : null,
+    minimumDetectableEffect: m.role === 'primary' ? mde(totals, m.key, control, treatments, o.alpha) : null,
   };
 }
 
@@ -161,7 +188,43 @@ function meanRow(t: Extract<MetricTotals, { kind: 'mean' }>, control: string, tr
   });
 }
 
-/** One treatment's row from its four read-outs (the same shape for conversions and means). */
+/**
+ * A ratio metric: the delta-method summaries ({@link summarizeRatio}) read with the normal (z-test,
+ * z intervals), the confidence sequence and the normal Bayesian comparison of means. Σy = 0 in
+ * either arm leaves the ratio undefined: the row is inconclusive with nulls, not NaN.
+ */
+function ratioRow(t: Extract<MetricTotals, { kind: 'ratio' }>, metric: string, control: string, treatment: string, lowerIsBetter: boolean, o: { level: number; alpha: number; expectedUnits: number }): Row {
+  const c = ratioSummaryOf(t, metric, control);
+  const x = ratioSummaryOf(t, metric, treatment);
+  const value = Number.isNaN(x.mean) ? null : x.mean;
+  if (Number.isNaN(c.mean) || value === null) return undefinedRow(treatment, x.n, value);
+  return rowOf(treatment, x.n, value, {
+    uplift: normalMeanUplift(c, x, { confidenceLevel: o.level }),
+    pValue: meanZTest(c, x, 'two-sided').pValue,
+    sequence: meanConfidenceSequence(c, x, { alpha: o.alpha, tuningSampleSize: o.expectedUnits }),
+    bayes: normalMeanComparison(c, x, { credibleLevel: o.level, lowerIsBetter }),
+  });
+}
+
+/** A row without a comparison: the data do not define one (p-values 1, so the verdict is inconclusive). */
+function undefinedRow(variation: string, units: number, value: number | null): Row {
+  const none = { estimate: null, standardError: null, lower: null, upper: null };
+  return {
+    variation,
+    units,
+    value,
+    absolute: none,
+    relative: { ...none },
+    pValue: 1,
+    sequential: { lower: null, upper: null, pValue: 1 },
+    chanceToBeatControl: null,
+    expectedLossTreatment: null,
+    expectedLossControl: null,
+    credible: { absolute: { estimate: null, lower: null, upper: null }, relative: { estimate: null, lower: null, upper: null } },
+  };
+}
+
+/** One treatment's row from its four read-outs (the same shape for every kind). */
 function rowOf(
   variation: string,
   units: number,
@@ -184,18 +247,28 @@ function rowOf(
 }
 
 /** The smallest two-sided effect the current sample detects with 80% power, against the smallest treatment arm. */
-function mde(t: MetricTotals, control: string, treatments: string[], alpha: number): MetricResult['minimumDetectableEffect'] {
+function mde(t: MetricTotals, metric: string, control: string, treatments: string[], alpha: number): MetricResult['minimumDetectableEffect'] {
+  if (t.kind === 'ratio') {
+    // Normal approximation with the delta-method per-unit variances, as for a mean.
+    const c = ratioSummaryOf(t, metric, control);
+    const smallest = treatments.map((k) => ratioSummaryOf(t, metric, k)).sort((a, b) => a.n - b.n)[0];
+    if (c.n < 2 || smallest.n < 2 || !(c.variance > 0) || !(smallest.variance > 0)) return null;
+    return meanMinimumDetectableEffect({ controlVariance: c.variance, treatmentVariance: smallest.variance, controlN: c.n, treatmentN: smallest.n, controlMean: c.mean }, { alpha, alternative: 'two-sided', power: 0.8 });
+  }
   if (t.kind === 'conversion') {
     const c = t.byVariation[control];
     const smallest = Math.min(...treatments.map((k) => t.byVariation[k]?.units ?? 0));
-    if (!c || c.units < 1 || smallest < 1) return null;
+    // A control rate of 0 or 1 has no spread to power a test with (early in an experiment).
+    if (!c || c.units < 1 || smallest < 1 || c.conversions <= 0 || c.conversions >= c.units) return null;
     const r = proportionMinimumDetectableEffect({ controlRate: c.conversions / c.units, controlUnits: c.units, treatmentUnits: smallest }, { alpha, alternative: 'two-sided', power: 0.8 });
     return r ? { absolute: r.absolute, relative: r.relative } : null;
   }
   const c = t.byVariation[control] ? summarize(t.byVariation[control].n, t.byVariation[control].sum, t.byVariation[control].sumOfSquares) : null;
   const smallest = treatments.map((k) => t.byVariation[k]).filter(Boolean).sort((a, b) => a.n - b.n)[0];
-  if (!c || !smallest || c.n < 2 || smallest.n < 2 || !Number.isFinite(c.variance)) return null;
+  if (!c || !smallest || c.n < 2 || smallest.n < 2) return null;
   const x = summarize(smallest.n, smallest.sum, smallest.sumOfSquares);
+  // A constant arm (variance 0) leaves the power functions without a spread to work with.
+  if (!(c.variance > 0) || !(x.variance > 0)) return null;
   return meanMinimumDetectableEffect({ controlVariance: c.variance, treatmentVariance: x.variance, controlN: c.n, treatmentN: x.n, controlMean: c.mean }, { alpha, alternative: 'two-sided', power: 0.8 });
 }
 
@@ -207,6 +280,26 @@ function sampleOf(v: { units: number; conversions: number } | undefined, key: st
 function summaryOf(v: { n: number; sum: number; sumOfSquares: number } | undefined, key: string): SampleSummary {
   if (!v) throw new RangeError(`metric totals have no entry for variation "${key}"`);
   return summarize(v.n, v.sum, v.sumOfSquares);
+}
+
+function ratioSummaryOf(t: Extract<MetricTotals, { kind: 'ratio' }>, metric: string, key: string): SampleSummary {
+  const v = t.byVariation[key];
+  if (!v) throw new RangeError(`metric totals have no entry for variation "${key}"`);
+  return summarizeRatio(v, `${metric}.byVariation.${key}`);
+}
+
+function controlValue(t: MetricTotals, metric: string, control: string): MetricResult['control'] {
+  switch (t.kind) {
+    case 'conversion':
+      return rateOf(t.byVariation[control]);
+    case 'mean':
+      return meanOf(t.byVariation[control]);
+    case 'ratio': {
+      if (!t.byVariation[control]) return { units: 0, value: null };
+      const summary = ratioSummaryOf(t, metric, control);
+      return { units: summary.n, value: Number.isNaN(summary.mean) ? null : summary.mean };
+    }
+  }
 }
 
 function rateOf(v: { units: number; conversions: number } | undefined): { units: number; value: number | null } {

@@ -1,8 +1,10 @@
 import { mulberry32 } from './seeded-random';
 import { proportionConfidenceSequence, meanConfidenceSequence } from './confidence.sequence';
 import { cupedAdjustment, type CupedSums } from './cuped.adjustment';
+import { analyzeExperiment, type ExperimentAnalysisInput } from './experiment.analysis';
 import { holmBonferroni } from './holm.correction';
 import { meanMinimumDetectableEffect, meanPower, proportionMinimumDetectableEffect, proportionPower } from './power.analysis';
+import { summarizeRatio, type RatioSums } from './ratio.summary';
 import { sampleRatioMismatch } from './sample-ratio.mismatch';
 import { summarize } from './sample.summary';
 import { twoProportionZTest } from './two-proportion.z-test';
@@ -40,6 +42,47 @@ function binomial(random: () => number, n: number, p: number): number {
 /** Standard normal draws by Box–Muller (one of each pair is kept: simple, and fast enough here). */
 function normal(random: () => number): number {
   return sqrt(-2 * log(1 - random())) * cos(2 * Math.PI * random());
+}
+
+/** A Poisson(λ) draw by inversion (multiply uniforms until below e^-λ): fine for λ of a few. */
+function poisson(random: () => number, lambda: number): number {
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let product = random();
+  while (product > limit) {
+    k++;
+    product *= random();
+  }
+  return k;
+}
+
+/**
+ * One variation of a latency-per-request experiment: each user makes Poisson(3) requests (some
+ * none) at a speed of their own (lognormal, so one slow user makes many slow requests), each
+ * request Exponential around 120 ms × that speed × `lift`. Returns the ratio sums over users and,
+ * for contrast, the per-request sums that a naive analysis would use.
+ */
+function latencyArm(random: () => number, users: number, lift: number): { sums: RatioSums; requests: { n: number; sum: number; sumOfSquares: number } } {
+  const sums: RatioSums = { n: users, sumX: 0, sumY: 0, sumX2: 0, sumY2: 0, sumXY: 0 };
+  const requests = { n: 0, sum: 0, sumOfSquares: 0 };
+  for (let i = 0; i < users; i++) {
+    const count = poisson(random, 3);
+    const speed = Math.exp(0.5 * normal(random));
+    let total = 0;
+    for (let r = 0; r < count; r++) {
+      const latency = -log(1 - random()) * 120 * speed * lift;
+      total += latency;
+      requests.sum += latency;
+      requests.sumOfSquares += latency * latency;
+    }
+    requests.n += count;
+    sums.sumX += total;
+    sums.sumY += count;
+    sums.sumX2 += total * total;
+    sums.sumY2 += count * count;
+    sums.sumXY += total * count;
+  }
+  return { sums, requests };
 }
 
 const ALPHA = 0.05;
@@ -234,6 +277,67 @@ describe('experiment statistics by simulation', () => {
     }
     expect(Math.abs(rejectedAdjusted / RUNS - ALPHA)).toBeLessThan(band(ALPHA, RUNS));
     expect(reductionTotal / RUNS).toBeCloseTo(RHO * RHO, 1);
+  });
+
+  describe('ratio metrics (latency per request, users randomised): the delta method over users', () => {
+    const USERS = 400;
+    const RUNS = 2000;
+    const variations: ExperimentAnalysisInput['variations'] = [
+      { key: 'control', weight: 1, units: USERS },
+      { key: 'treatment', weight: 1, units: USERS },
+    ];
+    const latency = (control: RatioSums, treatment: RatioSums): ReturnType<typeof analyzeExperiment>['metrics'][number]['treatments'][number] =>
+      analyzeExperiment({
+        control: 'control',
+        variations,
+        metrics: [{ key: 'latency', role: 'guardrail', lowerIsBetter: true, totals: { kind: 'ratio', byVariation: { control, treatment } } }],
+      }).metrics[0].treatments[0];
+
+    it('keeps the A/A false-positive rate at alpha, where treating requests as independent goes far above it (2,000 experiments)', () => {
+      const random = mulberry32(41);
+      let rejected = 0;
+      let naiveRejected = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const control = latencyArm(random, USERS, 1);
+        const treatment = latencyArm(random, USERS, 1);
+        if (latency(control.sums, treatment.sums).pValue < ALPHA) rejected++;
+        const perRequest = [control, treatment].map(({ requests }) => summarize(requests.n, requests.sum, requests.sumOfSquares));
+        if (welchTTest(perRequest[0], perRequest[1], 'two-sided').pValue < ALPHA) naiveRejected++;
+      }
+      // 2,000 runs: 3 SE of a rate near 0.05 is 0.015.
+      expect(Math.abs(rejected / RUNS - ALPHA)).toBeLessThan(band(ALPHA, RUNS));
+      // Requests of one user are correlated: the per-request variance understates the spread of R.
+      expect(naiveRejected / RUNS).toBeGreaterThan(0.1);
+    });
+
+    it('detects a planted reduction as often as the power function predicts, and covers it with the relative interval', () => {
+      // The per-user (linearised) variance of the design, from one large pilot sample.
+      const pilot = summarizeRatio(latencyArm(mulberry32(42), 200_000, 1).sums);
+      // A multiplicative lift scales every residual x - R·y, so the treatment's variance is lift² times the control's.
+      const mde = meanMinimumDetectableEffect({ controlVariance: pilot.variance, treatmentVariance: pilot.variance, controlN: USERS, treatmentN: USERS });
+      const lift = 1 - mde.absolute / pilot.mean;
+      const predicted = meanPower({
+        difference: (lift - 1) * pilot.mean,
+        controlVariance: pilot.variance,
+        treatmentVariance: lift * lift * pilot.variance,
+        controlN: USERS,
+        treatmentN: USERS,
+      });
+      // Above 0.8: the MDE assumed the control's variance in both arms, and the faster arm varies less.
+      expect(predicted).toBeGreaterThan(0.8);
+      expect(predicted).toBeLessThan(0.9);
+      const random = mulberry32(43);
+      let better = 0;
+      let covered = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const row = latency(latencyArm(random, USERS, 1).sums, latencyArm(random, USERS, lift).sums);
+        if (row.verdict === 'better') better++;
+        if (row.relative.lower! <= lift - 1 && lift - 1 <= row.relative.upper!) covered++;
+      }
+      // 2,000 runs: 3 SE of a rate near 0.8 is 0.027, of a rate near 0.95 is 0.015.
+      expect(Math.abs(better / RUNS - predicted)).toBeLessThan(band(predicted, RUNS));
+      expect(Math.abs(covered / RUNS - 0.95)).toBeLessThan(band(0.95, RUNS));
+    });
   });
 
   it('flags a planted sample ratio mismatch (52/48 on a 50/50 split, 20,000 units) and almost never a healthy split', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Alternative } from './alternative';
 import {
+  analyzeExperiment,
   betaBinomialComparison,
   cupedAdjustment,
   holmBonferroni,
@@ -9,20 +10,23 @@ import {
   meanMinimumDetectableEffect,
   meanPower,
   meanUplift,
+  meanZTest,
   normalMeanComparison,
+  normalMeanUplift,
   proportionConfidenceSequence,
   proportionMinimumDetectableEffect,
   proportionPower,
   proportionUplift,
   sampleRatioMismatch,
+  summarizeRatio,
 } from './index';
-import type { CupedSums, ProportionSample, SampleSummary } from './index';
+import type { CupedSums, ExperimentAnalysisInput, ProportionSample, RatioSums, SampleSummary, TreatmentResult } from './index';
 
 // Expected values for the experiment statistics come from SciPy through
 // libs/stats/fixtures/experiments.py (run known_answers.py to regenerate; each expectation there is
 // computed independently of the TypeScript: raw-data t intervals, the closure form of Holm, quad
-// integrals, brentq roots, least squares). Tolerance as in known-answers.spec.ts: 1e-9 relative,
-// or 1e-12 absolute for values near 0.
+// integrals, brentq roots, least squares, numpy.cov of raw per-unit ratio data). Tolerance as in
+// known-answers.spec.ts: 1e-9 relative, or 1e-12 absolute for values near 0.
 
 type Interval = { estimate: number | null; standardError?: number | null; lower: number | null; upper: number | null };
 
@@ -78,6 +82,25 @@ interface ExperimentAnswers {
     { absolute: number; relative: number | null }
   > & { power: number })[];
   sampleRatioMismatch: { counts: number[]; weights: number[]; threshold: number; expected: { pValue: number; mismatch: boolean } }[];
+  summarizeRatio: { name: string; sums: RatioSums; expected: { n: number; ratio: number; varianceOfRatio: number } }[];
+  ratioComparison: {
+    name: string;
+    control: RatioSums;
+    treatment: RatioSums;
+    confidenceLevel: number;
+    expected: { z: number; pValue: number; absolute: Interval; relative: Interval };
+  }[];
+  analyzeExperimentRatio: {
+    variations: ExperimentAnalysisInput['variations'];
+    totals: { kind: 'ratio'; byVariation: Record<string, RatioSums> };
+    alpha: number;
+    expectedUnits: number;
+    expected: {
+      control: { units: number; value: number };
+      treatments: (Omit<TreatmentResult, 'absolute' | 'relative'> & { absolute: Interval; relative: Interval })[];
+      minimumDetectableEffect: { absolute: number; relative: number };
+    };
+  };
 }
 
 interface SequenceCase<Arm> {
@@ -142,6 +165,8 @@ describe('known answers from SciPy: experiment statistics', () => {
       'proportionMinimumDetectableEffect',
       'meanMinimumDetectableEffect',
       'sampleRatioMismatch',
+      'summarizeRatio',
+      'ratioComparison',
     ] as const) {
       expect({ [key]: known[key].length >= 4 }).toEqual({ [key]: true });
     }
@@ -278,5 +303,61 @@ describe('known answers from SciPy: experiment statistics', () => {
     const result = sampleRatioMismatch(counts, weights, { threshold });
     expectClose('pValue', result.pValue, expected.pValue);
     expect(result.mismatch).toBe(expected.mismatch);
+  });
+
+  describe('ratio metrics: the delta method over units, against numpy on the raw per-unit arrays', () => {
+    it.each(known.summarizeRatio)('summarizeRatio: $name', ({ sums, expected }) => {
+      const summary = summarizeRatio(sums);
+      expect(summary.n).toBe(expected.n);
+      expectClose('ratio', summary.mean, expected.ratio);
+      // The summary's variance is per unit: variance / n is Var(R).
+      expectClose('varianceOfRatio', summary.variance / summary.n, expected.varianceOfRatio);
+    });
+
+    it.each(known.ratioComparison)('z-test and intervals: $name, level $confidenceLevel', ({ control, treatment, confidenceLevel, expected }) => {
+      const c = summarizeRatio(control);
+      const t = summarizeRatio(treatment);
+      const test = meanZTest(c, t, 'two-sided');
+      expectClose('z', test.z, expected.z);
+      expectClose('pValue', test.pValue, expected.pValue);
+      expectClose('standardError', test.standardError, expected.absolute.standardError);
+      const uplift = normalMeanUplift(c, t, { confidenceLevel });
+      expectInterval('absolute', uplift.absolute, expected.absolute);
+      expectInterval('relative', uplift.relative, expected.relative);
+    });
+
+    it('analyzeExperiment reads a latency-per-request guardrail with two treatments as SciPy does', () => {
+      const { variations, totals, alpha, expectedUnits, expected } = known.analyzeExperimentRatio;
+      const [metric] = analyzeExperiment({
+        control: 'control',
+        variations,
+        alpha,
+        expectedUnits,
+        metrics: [{ key: 'latency', role: 'primary', lowerIsBetter: true, totals }],
+      }).metrics;
+      expect(metric.kind).toBe('ratio');
+      expect(metric.control.units).toBe(expected.control.units);
+      expectClose('control.value', metric.control.value, expected.control.value);
+      expect(metric.treatments.map((t) => [t.variation, t.units, t.verdict])).toEqual(expected.treatments.map((t) => [t.variation, t.units, t.verdict]));
+      metric.treatments.forEach((row, i) => {
+        const want = expected.treatments[i];
+        const name = (field: string): string => `${row.variation}.${field}`;
+        expectClose(name('value'), row.value, want.value);
+        expectInterval(name('absolute'), row.absolute, want.absolute);
+        expectInterval(name('relative'), row.relative, want.relative);
+        expectClose(name('pValue'), row.pValue, want.pValue);
+        expectClose(name('adjustedPValue'), row.adjustedPValue, want.adjustedPValue);
+        expectClose(name('sequential.lower'), row.sequential.lower, want.sequential.lower);
+        expectClose(name('sequential.upper'), row.sequential.upper, want.sequential.upper);
+        expectClose(name('sequential.pValue'), row.sequential.pValue, want.sequential.pValue);
+        expectClose(name('chanceToBeatControl'), row.chanceToBeatControl, want.chanceToBeatControl);
+        expectClose(name('expectedLossTreatment'), row.expectedLossTreatment, want.expectedLossTreatment);
+        expectClose(name('expectedLossControl'), row.expectedLossControl, want.expectedLossControl);
+        expectInterval(name('credible.absolute'), row.credible.absolute, want.credible.absolute);
+        expectInterval(name('credible.relative'), row.credible.relative, want.credible.relative);
+      });
+      expectClose('mde.absolute', metric.minimumDetectableEffect?.absolute, expected.minimumDetectableEffect.absolute);
+      expectClose('mde.relative', metric.minimumDetectableEffect?.relative, expected.minimumDetectableEffect.relative);
+    });
   });
 });

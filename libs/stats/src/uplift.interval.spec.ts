@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import { normalQuantile, studentTQuantile } from './distribution.functions';
-import { meanUplift, proportionUplift } from './uplift.interval';
+import { meanZTest } from './mean.z-test';
+import { meanUplift, normalMeanUplift, proportionUplift } from './uplift.interval';
 import { welchTTest } from './welch.t-test';
 
 describe('proportionUplift', () => {
@@ -131,5 +132,59 @@ describe('meanUplift', () => {
     expect(() => meanUplift(ok, ok, { confidenceLevel: 0 })).toThrow(
       new RangeError('confidenceLevel must be a number strictly between 0 and 1, got 0'),
     );
+  });
+});
+
+describe('normalMeanUplift', () => {
+  it('refers the absolute interval to the normal and shares the relative one with meanUplift', () => {
+    // A ratio metric's summaries: R_c = 120 ms, R_t = 114 ms, Var(R) = 2.25 and 2.56 (variance / n).
+    const control = { n: 2000, mean: 120, variance: 2.25 * 2000 };
+    const treatment = { n: 2100, mean: 114, variance: 2.56 * 2100 };
+    const result = normalMeanUplift(control, treatment, { confidenceLevel: 0.9 });
+    const se = Math.sqrt(2.25 + 2.56);
+    const z = normalQuantile(0.95);
+    expect(result.confidenceLevel).toBe(0.9);
+    expect(result.absolute.estimate).toBeCloseTo(-6, 12);
+    expect(result.absolute.standardError).toBeCloseTo(se, 14);
+    expect(result.absolute.lower).toBeCloseTo(-6 - z * se, 12);
+    expect(result.absolute.upper).toBeCloseTo(-6 + z * se, 12);
+    // R_t/R_c - 1 = -5%, SE √(v_t/R_c² + R_t²·v_c/R_c⁴).
+    const relativeSe = Math.sqrt(2.56 / 120 ** 2 + (114 ** 2 * 2.25) / 120 ** 4);
+    expect(result.relative).toEqual({
+      estimate: expect.closeTo(-0.05, 15) as number,
+      standardError: expect.closeTo(relativeSe, 15) as number,
+      lower: expect.closeTo(-0.05 - z * relativeSe, 14) as number,
+      upper: expect.closeTo(-0.05 + z * relativeSe, 14) as number,
+    });
+    expect(result.relative).toEqual(meanUplift(control, treatment, { confidenceLevel: 0.9 }).relative);
+    expect(result).not.toHaveProperty('degreesOfFreedom');
+  });
+
+  it("excludes 0 from the absolute interval exactly when the z-test's two-sided p-value is below 1 - level", () => {
+    const arm = fc.record({
+      n: fc.integer({ min: 2, max: 10_000 }),
+      mean: fc.double({ min: -100, max: 100, noNaN: true }),
+      variance: fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(arm, arm, fc.constantFrom(0.8, 0.9, 0.95, 0.99), (control, treatment, confidenceLevel) => {
+        const { absolute } = normalMeanUplift(control, treatment, { confidenceLevel });
+        const { pValue } = meanZTest(control, treatment, 'two-sided');
+        fc.pre(Math.abs(pValue - (1 - confidenceLevel)) > 1e-9);
+        expect(absolute.lower! > 0 || absolute.upper! < 0).toBe(pValue < 1 - confidenceLevel);
+      }),
+      { seed: 8, numRuns: 300 },
+    );
+  });
+
+  it('gives null for what the data do not define, as meanUplift does', () => {
+    expect(normalMeanUplift({ n: 0, mean: NaN, variance: NaN }, { n: 5, mean: 1, variance: 1 }).absolute.estimate).toBeNull();
+    expect(normalMeanUplift({ n: 1, mean: 2, variance: NaN }, { n: 5, mean: 3, variance: 1 })).toEqual({
+      confidenceLevel: 0.95,
+      absolute: { estimate: 1, standardError: null, lower: null, upper: null },
+      relative: { estimate: 0.5, standardError: null, lower: null, upper: null },
+    });
+    expect(normalMeanUplift({ n: 5, mean: 2, variance: 0 }, { n: 8, mean: 3, variance: 0 }).absolute).toEqual({ estimate: 1, standardError: 0, lower: null, upper: null });
+    expect(() => normalMeanUplift({ n: 3, mean: NaN, variance: 1 }, { n: 5, mean: 3, variance: 1 })).toThrow(new RangeError('control.mean must be a finite number, got NaN'));
   });
 });

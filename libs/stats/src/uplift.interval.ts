@@ -17,7 +17,7 @@ export interface EffectInterval {
 }
 
 /**
- * The outcome of {@link proportionUplift} and {@link meanUplift}: the effect of the treatment as a
+ * The outcome of {@link proportionUplift}, {@link meanUplift} and {@link normalMeanUplift}: the effect of the treatment as a
  * difference (treatment - control, in the metric's units) and relative to control.
  */
 export interface UpliftResult {
@@ -131,6 +131,33 @@ export function proportionUplift(control: ProportionSample, treatment: Proportio
  * @throws RangeError on the same inputs as {@link welchTTest}, or when confidenceLevel is not in (0, 1).
  */
 export function meanUplift(control: SampleSummary, treatment: SampleSummary, options: UpliftOptions = {}): MeanUpliftResult {
+  return meanDifferenceUplift(control, treatment, options, 'welch');
+}
+
+/**
+ * {@link meanUplift} with the absolute interval referred to the normal instead of Welch's t:
+ *
+ *   absolute:  d = x̄_t - x̄_c,           SE = √(v_c + v_t),   d ± z·SE,  z = Φ⁻¹(1 - (1 - level)/2)
+ *   relative:  r = (x̄_t - x̄_c) / |x̄_c|,  SE = √(v_t/x̄_c² + x̄_t²·v_c/x̄_c⁴),   r ± z·SE   (delta method)
+ *
+ * with v = s²/n, for asymptotically normal estimates that are not means of observations: above all
+ * ratio metrics ({@link summarizeRatio}), where v is the delta-method variance of R = Σx/Σy and the
+ * relative uplift is R_t/R_c - 1 (for R_c > 0; dividing by |R_c| keeps the sign of the difference
+ * otherwise). The absolute interval excludes 0 exactly when {@link meanZTest}'s two-sided p-value
+ * is below 1 - level. Same nulls as {@link meanUplift}.
+ * @throws RangeError on the same inputs as {@link welchTTest}, or when confidenceLevel is not in (0, 1).
+ */
+export function normalMeanUplift(control: SampleSummary, treatment: SampleSummary, options: UpliftOptions = {}): UpliftResult {
+  const { confidenceLevel, absolute, relative } = meanDifferenceUplift(control, treatment, options, 'normal');
+  return { confidenceLevel, absolute, relative };
+}
+
+function meanDifferenceUplift(
+  control: SampleSummary,
+  treatment: SampleSummary,
+  options: UpliftOptions,
+  reference: 'welch' | 'normal',
+): MeanUpliftResult {
   requireSampleSummary('control', control);
   requireSampleSummary('treatment', treatment);
   const confidenceLevel = requireConfidenceLevel(options);
@@ -150,16 +177,19 @@ export function meanUplift(control: SampleSummary, treatment: SampleSummary, opt
   const controlVariance = control.variance / control.n;
   const treatmentVariance = treatment.variance / treatment.n;
   const standardError = Math.sqrt(controlVariance + treatmentVariance);
-  const degreesOfFreedom = standardError === 0 ? null : welchDegreesOfFreedom(control, treatment);
-  const t = degreesOfFreedom === null ? 0 : -studentTQuantile((1 - confidenceLevel) / 2, degreesOfFreedom);
-  const absolute = interval(difference, standardError, t);
+  const z = criticalNormal(confidenceLevel);
+  let absolute: EffectInterval;
+  let degreesOfFreedom: number | null = null;
+  if (reference === 'normal') {
+    absolute = interval(difference, standardError, z);
+  } else {
+    degreesOfFreedom = standardError === 0 ? null : welchDegreesOfFreedom(control, treatment);
+    const t = degreesOfFreedom === null ? 0 : -studentTQuantile((1 - confidenceLevel) / 2, degreesOfFreedom);
+    absolute = interval(difference, standardError, t);
+  }
   const relative =
     relativeEstimate === null
       ? NO_ESTIMATE
-      : interval(
-          relativeEstimate,
-          relativeStandardError(control.mean, treatment.mean, controlVariance, treatmentVariance),
-          criticalNormal(confidenceLevel),
-        );
+      : interval(relativeEstimate, relativeStandardError(control.mean, treatment.mean, controlVariance, treatmentVariance), z);
   return { confidenceLevel, absolute, relative, degreesOfFreedom };
 }
