@@ -114,6 +114,32 @@ const MATRIX: Row[] = [
   ['POST',   '/api/v1/projects/{project}/release-plans/{id}/abort',                                  'A:production', 403,   403,   200,  403,    200],
   ['POST',   '/api/v1/projects/{project}/release-plans/{id}/abort',                                  'B',            403,   200,   200,  403,    403],
 
+  // Experiments: writes in a protected environment need the owner, as for release plans; aggregating
+  // on demand changes no setting, so editors may run it anywhere they can write.
+  ['GET',    '/api/v1/projects/{project}/experiments',                                     'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments',                                     'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}',                               'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}',                               'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}',                               'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results',                       'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results',                       'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results',                       'B',            200,   200,   200,  403,    403],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results/history',               'A',            200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results/history',               'A:production', 200,   200,   200,  200,    200],
+  ['GET',    '/api/v1/projects/{project}/experiments/{key}/results/history',               'B',            200,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/experiments',                                     'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/experiments',                                     'A:production', 403,   403,   201,  403,    201],
+  ['POST',   '/api/v1/projects/{project}/experiments',                                     'B',            403,   201,   201,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/start',                         'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/start',                         'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/start',                         'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/stop',                          'A',            403,   200,   200,  200,    200],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/stop',                          'A:production', 403,   403,   200,  403,    200],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/stop',                          'B',            403,   200,   200,  403,    403],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/results',                       'A',            403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/results',                       'A:production', 403,   201,   201,  201,    201],
+  ['POST',   '/api/v1/projects/{project}/experiments/{key}/results',                       'B',            403,   201,   201,  403,    403],
+
   ['GET',    '/api/v1/projects/{project}/configs',                                         'A',            200,   200,   200,  200,    200],
   ['GET',    '/api/v1/projects/{project}/configs',                                         'B',            200,   200,   200,  403,    403],
   ['POST',   '/api/v1/projects/{project}/configs',                                         'A',            403,   201,   201,  201,    201],
@@ -406,6 +432,16 @@ describe('admin API authorization matrix', () => {
     return id;
   }
 
+  /** An experiment on a new flag in `env`, started by the owner when `state` is running (each call gets its own). */
+  async function newExperiment(project: string, env: string, state: 'draft' | 'running'): Promise<{ key: string; flag: string }> {
+    const flag = await newFlag(project);
+    const key = unique('exp');
+    const body = { key, name: key, environment: env, flag, control: 'off', variations: [{ variation: 'off', weight: 1 }, { variation: 'on', weight: 1 }], metrics: [{ key: 'clicks', role: 'primary', kind: 'conversion', event: 'clicked' }] };
+    await expectStatus(await owner().post(`/api/v1/projects/${project}/experiments`, body), 201);
+    if (state === 'running') await expectStatus(await owner().post(`/api/v1/projects/${project}/experiments/${key}/start`), 200);
+    return { key, flag };
+  }
+
   /** The secrets of a target's environment; a secret's slash path goes after it as is. */
   const secretsOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/secrets`;
   const rotationsOf = (t: { project?: string; env?: string }) => `/api/v1/projects/${t.project}/environments/${t.env}/secret-rotations`;
@@ -639,6 +675,43 @@ describe('admin API authorization matrix', () => {
     'POST /api/v1/projects/{project}/release-plans/{id}/abort': async (t) => {
       const id = await newPlan(t.project!, t.env!, 'running');
       return { params: { id }, check: (res) => expect(res.body).toMatchObject({ id, status: 'aborted', version: 3, settingsBefore: { on: false } }) };
+    },
+    'GET /api/v1/projects/{project}/experiments': async (t) => {
+      const { key, flag } = await newExperiment(t.project!, t.env!, 'draft');
+      return { params: {}, query: `flag=${flag}`, check: (res) => expect((res.body.items as Array<{ key: string }>).map((x) => x.key)).toEqual([key]) };
+    },
+    'POST /api/v1/projects/{project}/experiments': async (t) => {
+      const flag = await newFlag(t.project!);
+      const key = unique('exp');
+      return {
+        params: {},
+        body: { key, name: key, environment: t.env, flag, control: 'off', variations: [{ variation: 'off', weight: 1 }, { variation: 'on', weight: 1 }], metrics: [{ key: 'clicks', role: 'primary', kind: 'conversion', event: 'clicked' }] },
+        check: (res) => expect(res.body).toMatchObject({ key, environment: t.env, flag, status: 'draft', version: 1 }),
+      };
+    },
+    'GET /api/v1/projects/{project}/experiments/{key}': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'running');
+      return { params: { key }, check: (res) => expect(res.body).toMatchObject({ key, project: t.project, environment: t.env, status: 'running', version: 2 }) };
+    },
+    'POST /api/v1/projects/{project}/experiments/{key}/start': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'draft');
+      return { params: { key }, check: (res) => expect(res.body).toMatchObject({ key, status: 'running', version: 2, rollout: { experiment: key } }) };
+    },
+    'POST /api/v1/projects/{project}/experiments/{key}/stop': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'running');
+      return { params: { key }, body: { action: 'restore' }, check: (res) => expect(res.body).toMatchObject({ key, status: 'stopped', version: 3, outcome: { action: 'restore' } }) };
+    },
+    'GET /api/v1/projects/{project}/experiments/{key}/results': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'running');
+      return { params: { key }, check: (res) => expect(res.body).toMatchObject({ experiment: { key, status: 'running' }, snapshot: null }) };
+    },
+    'GET /api/v1/projects/{project}/experiments/{key}/results/history': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'running');
+      return { params: { key }, query: 'limit=10', check: (res) => expect(res.body).toEqual({ items: [], nextAfter: null }) };
+    },
+    'POST /api/v1/projects/{project}/experiments/{key}/results': async (t) => {
+      const { key } = await newExperiment(t.project!, t.env!, 'running');
+      return { params: { key }, check: (res) => expect(res.body).toMatchObject({ experiment: { key }, snapshot: { trigger: 'manual', eventsRead: 0 } }) };
     },
     'GET /api/v1/projects/{project}/configs': async () => ({
       params: {},
@@ -1171,7 +1244,8 @@ describe('admin API authorization matrix', () => {
     secrets['client SDK key'] = bearer(client.body.key as string);
     expect(server.body.key).toMatch(/^fs_server_/);
     expect(client.body.key).toMatch(/^fs_client_/);
-  });
+    // Dozens of fixtures through the real API: more than Jest's 5 s default on a busy 2-core machine.
+  }, 60_000);
 
   afterAll(async () => {
     await h?.close();

@@ -1,4 +1,4 @@
-import { ALERTS_QUEUE, GUARDRAILS_QUEUE, RELEASE_PLANS_QUEUE, SCHEDULED_CHANGES_QUEUE, SECRET_MAINTENANCE_QUEUE } from '@flagstream/changes';
+import { ALERTS_QUEUE, EXPERIMENTS_QUEUE, GUARDRAILS_QUEUE, RELEASE_PLANS_QUEUE, SCHEDULED_CHANGES_QUEUE, SECRET_MAINTENANCE_QUEUE } from '@flagstream/changes';
 import type { JobQueues } from '../apps/admin/src/jobs/job-queues';
 import { createProject, createToken, failJob, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
 
@@ -127,7 +127,7 @@ describe('failed jobs through the admin API', () => {
     const res = await viewer.get(JOBS);
     expect(res.status).toBe(200);
     const byQueue = Object.fromEntries((res.body.items as QueueCounts[]).map(({ queue, ...counts }) => [queue, counts]));
-    expect(Object.keys(byQueue)).toEqual([SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE]);
+    expect(Object.keys(byQueue)).toEqual([SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE, EXPERIMENTS_QUEUE]);
     expect(byQueue[SCHEDULED_CHANGES_QUEUE]).toEqual({ waiting: 0, delayed: 1, active: 0, failed: 0, completed: 0 });
     expect(byQueue[RELEASE_PLANS_QUEUE]).toEqual({ waiting: 2, delayed: 0, active: 0, failed: 0, completed: 0 });
     expect(byQueue[ALERTS_QUEUE]).toMatchObject({ active: 0, failed: await queues[ALERTS_QUEUE].getFailedCount() });
@@ -211,15 +211,15 @@ describe('failed jobs through the admin API', () => {
   it('answers 400 for an unknown or missing queue and for a limit out of range', async () => {
     const unknown = await viewer.get(`${FAILED}?queue=emails`);
     expect(unknown.status).toBe(400);
-    expect(unknown.body.error.details).toEqual([{ path: 'queue', message: 'queue must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance' }]);
-    expect((await viewer.get(FAILED)).body.error.details).toEqual([{ path: 'queue', message: 'queue must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance' }]);
+    expect(unknown.body.error.details).toEqual([{ path: 'queue', message: 'queue must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance, experiments' }]);
+    expect((await viewer.get(FAILED)).body.error.details).toEqual([{ path: 'queue', message: 'queue must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance, experiments' }]);
     for (const query of ['limit=0', 'limit=201', 'start=-1', 'start=first']) {
       const res = await viewer.get(`${FAILED}?queue=${ALERTS_QUEUE}&${query}`);
       expect({ query, status: res.status, path: res.body.error?.details?.[0]?.path }).toEqual({ query, status: 400, path: query.split('=')[0] });
     }
     const retry = await owner.post(`${FAILED}/emails/x/retry`);
     expect(retry.status).toBe(400);
-    expect(retry.body.error).toMatchObject({ message: '"emails" is not a job queue', details: [{ path: 'queue', message: 'must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance' }] });
+    expect(retry.body.error).toMatchObject({ message: '"emails" is not a job queue', details: [{ path: 'queue', message: 'must be one of scheduled-changes, release-plans, guardrails, alerts, secret-maintenance, experiments' }] });
     expect((await owner.delete(`${FAILED}/emails/x`)).status).toBe(400);
     expect((await owner.post(`${FAILED}/${ALERTS_QUEUE}/${'x'.repeat(201)}/retry`)).status).toBe(400);
   });
@@ -228,7 +228,7 @@ describe('failed jobs through the admin API', () => {
     const doc = await h.api().get('/docs/openapi.json');
     const paths = doc.body.paths as Record<string, Record<string, { parameters?: Array<{ name: string; schema?: { enum?: string[] } }>; responses: Record<string, unknown> }>>;
     const queueParam = paths['/api/v1/jobs/failed'].get.parameters?.find((p) => p.name === 'queue');
-    expect(queueParam?.schema?.enum).toEqual([SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE]);
+    expect(queueParam?.schema?.enum).toEqual([SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE, EXPERIMENTS_QUEUE]);
     expect(Object.keys(paths['/api/v1/jobs/failed/{queue}/{id}/retry'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '403', '404', '503']));
     expect(Object.keys(paths['/api/v1/jobs/failed/{queue}/{id}'].delete.responses)).toEqual(expect.arrayContaining(['204', '404']));
     expect(Object.keys(paths['/api/v1/jobs'].get.responses)).toEqual(expect.arrayContaining(['200', '503']));

@@ -2,10 +2,12 @@
  * The gateway's event intake (`POST /sdk/v1/events`, docs/protocol.md) against real Postgres: what
  * lands in `sdk_events` and in which daily partition, batching across requests, refusals (400,
  * 401, 413, 429) with nothing half-stored, retries through a database failure, the flush on
- * shutdown, and exposures delivered end to end by a real `FlagstreamClient`.
+ * shutdown, exposures delivered end to end by a real `FlagstreamClient`, and experiment
+ * exposures (`experiment`, `unit`) stored in `experiment_key` and `unit_key`.
  */
 import { Client } from 'pg';
 import { FlagstreamClient, gatewayExposureSender, gatewayMetricSender } from '@flagstream/sdk';
+import { FlagstreamBrowserClient } from '@flagstream/sdk/client';
 import { createProject, eventually, startAdmin, type AdminHarness, type ApiClient } from './support/admin-harness';
 import { startGateway, type GatewayHarness } from './support/gateway-harness';
 
@@ -354,5 +356,115 @@ describe('SDK events: POST /sdk/v1/events', () => {
       return r.length ? r : undefined;
     });
     expect(metricRows).toEqual([expect.objectContaining({ kind: 'metric', metric_name: 'checkout.errors', metric_value: 1, flag_key: null })]);
+  });
+  async function experimentRowsOf(prefix: string): Promise<Array<{ context_key: string; kind: string; variation: string | null; experiment_key: string | null; unit_key: string | null }>> {
+    return h.db.query(`SELECT context_key, kind, variation, experiment_key, unit_key FROM sdk_events WHERE context_key LIKE $1 ORDER BY context_key`, [`${prefix}-%`]);
+  }
+
+  it('stores the experiment and unit of exposures, and refuses a bad experiment key or a unit without one', async () => {
+    const res = await post({
+      events: [
+        exposure('xp-a', Date.now(), { experiment: 'checkout-2026', unit: 'tenant-7' }),
+        exposure('xp-b', Date.now(), { experiment: 'checkout-2026' }),
+        exposure('xp-c'),
+        // Metric events have no experiment: a field of that name is ignored, like any unknown one.
+        { ...measure('xp-d', 1), experiment: 'checkout-2026', unit: 'tenant-7' },
+      ],
+    });
+    expect([res.status, res.body]).toEqual([202, { accepted: 4 }]);
+    expect(await eventually(async () => ((await experimentRowsOf('xp')).length === 4 ? experimentRowsOf('xp') : undefined))).toEqual([
+      { context_key: 'xp-a', kind: 'exposure', variation: 'on', experiment_key: 'checkout-2026', unit_key: 'tenant-7' },
+      { context_key: 'xp-b', kind: 'exposure', variation: 'on', experiment_key: 'checkout-2026', unit_key: null },
+      { context_key: 'xp-c', kind: 'exposure', variation: 'on', experiment_key: null, unit_key: null },
+      { context_key: 'xp-d', kind: 'metric', variation: null, experiment_key: null, unit_key: null },
+    ]);
+
+    const bad = await post({
+      events: [
+        exposure('xp-bad-1', Date.now(), { experiment: 'Checkout 2026' }),
+        exposure('xp-bad-2', Date.now(), { unit: 'tenant-7' }),
+        exposure('xp-bad-3', Date.now(), { experiment: 'checkout-2026', unit: 'u'.repeat(257) }),
+      ],
+    });
+    expect([bad.status, bad.body?.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(bad.body?.error?.details).toEqual([
+      { path: 'events[0].experiment', message: 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$' },
+      { path: 'events[1].experiment', message: 'is required with "unit"' },
+      { path: 'events[2].unit', message: 'must NOT have more than 256 characters' },
+    ]);
+    expect((await post({ events: [exposure('xp-marker')] })).status).toBe(202);
+    await eventually(async () => (await rowsOf(['xp-marker'])).length === 1);
+    expect(await experimentRowsOf('xp-bad')).toEqual([]);
+  });
+
+  it('marks exposures of units in an experiment end to end: flag rollout, server SDK, gateway, sdk_events, browser client', async () => {
+    await api.post(`${P}/flags`, { key: 'pricing', kind: 'boolean', clientVisible: true });
+    const untrackedOutside = await api.put(`${P}/flags/pricing/environments/staging`, {
+      on: true, offVariation: 'off', prerequisites: [], version: 1, rules: [],
+      defaultServe: { rollout: { variations: [{ variation: 'on', weight: 50_000 }, { variation: 'off', weight: 50_000, untracked: true }] } },
+    });
+    expect(untrackedOutside.status).toBe(400);
+    expect(untrackedOutside.body.error.details).toEqual([
+      { path: 'defaultServe.rollout.variations[1].untracked', message: 'only a rollout that runs an experiment ("experiment") can have untracked slices' },
+    ]);
+    const put = await api.put(`${P}/flags/pricing/environments/staging`, {
+      on: true, offVariation: 'off', prerequisites: [], version: 1,
+      // Tenants are the unit of one experiment; everyone else is in another, by targetingKey.
+      rules: [{ id: 'tenants', clauses: [{ attribute: 'tenant.id', operator: 'exists', values: [] }], serve: { rollout: { experiment: 'tenant-pricing', bucketBy: 'tenant.id', variations: [{ variation: 'on', weight: 40_000 }, { variation: 'off', weight: 30_000 }, { variation: 'off', weight: 30_000, untracked: true }] } } }],
+      defaultServe: { rollout: { experiment: 'user-pricing', variations: [{ variation: 'on', weight: 30_000 }, { variation: 'off', weight: 30_000 }, { variation: 'off', weight: 40_000, untracked: true }] } },
+    });
+    expect(put.status).toBe(200);
+
+    const client = new FlagstreamClient({ sdkKey: serverKey, baseUrl: gw.url, exposures: { send: gatewayExposureSender({ baseUrl: gw.url, sdkKey: serverKey }), flushIntervalMs: 50 } });
+    const contexts: Array<Record<string, unknown>> = [
+      ...Array.from({ length: 12 }, (_, i) => ({ targetingKey: `xpe-user-${String(i).padStart(2, '0')}` })),
+      ...Array.from({ length: 12 }, (_, i) => ({ targetingKey: `xpe-tenant-${String(i).padStart(2, '0')}`, tenant: { id: i % 2 ? `t${i}` : 1000 + i } })),
+    ];
+    let details: Array<ReturnType<FlagstreamClient['booleanDetail']>> = [];
+    try {
+      await client.ready();
+      await eventually(async () => client.booleanDetail('pricing', { targetingKey: 'warmup' }, false).reason === 'SPLIT');
+      details = contexts.map((context) => client.booleanDetail('pricing', context, false));
+    } finally {
+      await client.close();
+    }
+    expect(client.droppedExposures).toBe(0);
+    // Both experiments have units inside and outside their coverage among these contexts.
+    const inside = (from: number, to: number) => details.slice(from, to).map((d) => d.experiment !== undefined);
+    expect(inside(0, 12)).toContain(true);
+    expect(inside(0, 12)).toContain(false);
+    expect(inside(12, 24)).toContain(true);
+    expect(inside(12, 24)).toContain(false);
+    const expected = contexts.map((context, i) => {
+      const d = details[i]!;
+      const tenant = (context.tenant as { id?: unknown } | undefined)?.id;
+      expect(d).toMatchObject(i < 12 ? { reason: 'SPLIT' } : { reason: 'SPLIT', ruleId: 'tenants' });
+      expect(d.experimentUnit).toBe(i >= 12 && d.experiment !== undefined ? 'tenant.id' : undefined);
+      if (d.experiment === undefined) expect(d.variation).toBe('off');
+      return {
+        context_key: context.targetingKey,
+        kind: 'exposure',
+        variation: d.variation,
+        experiment_key: d.experiment === undefined ? null : i < 12 ? 'user-pricing' : 'tenant-pricing',
+        unit_key: d.experiment !== undefined && i >= 12 ? String(tenant) : null,
+      };
+    });
+    // Tenant contexts sort first ("xpe-tenant-" < "xpe-user-").
+    expect(await eventually(async () => ((await experimentRowsOf('xpe')).length === 24 ? experimentRowsOf('xpe') : undefined))).toEqual([...expected.slice(12), ...expected.slice(0, 12)]);
+
+    // A browser client hears the same marker from the gateway's evaluated stream.
+    const tracked = contexts.find((_c, i) => i >= 12 && details[i]!.experiment !== undefined)!;
+    const untracked = contexts.find((_c, i) => i >= 12 && details[i]!.experiment === undefined)!;
+    for (const context of [tracked, untracked]) {
+      const browser = new FlagstreamBrowserClient({ sdkKey: clientKey, baseUrl: gw.url, context, storage: null });
+      try {
+        await browser.ready();
+        const server = details[contexts.indexOf(context)]!;
+        const { ruleId: _ruleId, ...withoutRule } = server;
+        expect(browser.booleanDetail('pricing', false)).toEqual(withoutRule);
+      } finally {
+        await browser.close();
+      }
+    }
   });
 });

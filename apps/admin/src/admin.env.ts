@@ -1,9 +1,10 @@
-import { AUDIT_ENV, COMMON_ENV, KEK_ENV, type EnvSpec } from '@flagstream/server';
+import { AUDIT_ENV, COMMON_ENV, EXPERIMENT_ENV, KEK_ENV, type EnvSpec } from '@flagstream/server';
 
 export const ADMIN_ENV = {
   ...COMMON_ENV,
   ...AUDIT_ENV,
   ...KEK_ENV,
+  ...EXPERIMENT_ENV,
   ADMIN_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4000, description: 'port of the admin API' },
   ADMIN_HOST: { type: 'string', default: '0.0.0.0', description: 'interface the admin API listens on' },
   ADMIN_PUBLIC_URL: { type: 'string', format: 'uri', description: 'URL printed for people (default http://localhost:ADMIN_PORT)' },

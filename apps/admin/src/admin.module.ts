@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ChangeRelay } from '@flagstream/change-feed';
 import { SecretRotations, type KekMaintenance } from '@flagstream/changes';
-import type { ReleasePlanQueuePort, ScheduledChangeQueuePort } from '@flagstream/changes';
+import { ExperimentResults, type ExperimentResultsOptions, type ReleasePlanQueuePort, type ScheduledChangeQueuePort } from '@flagstream/changes';
 import type { EnvelopeCipher } from '@flagstream/crypto';
 import type { Store } from '@flagstream/persistence';
 import { PlatformModule, type PlatformOptions } from '@flagstream/server';
@@ -16,6 +16,8 @@ import { EnvironmentConfigController } from './configs/environment-config.contro
 import { STORE } from './common/tokens';
 import { createValidationPipe } from './common/validation.pipe';
 import { EnvironmentController } from './environments/environment.controller';
+import { ExperimentController } from './experiments/experiment.controller';
+import { ExperimentService } from './experiments/experiment.service';
 import { FlagController } from './flags/flag.controller';
 import { FlagService } from './flags/flag.service';
 import { KillSwitchController } from './flags/kill-switch.controller';
@@ -71,6 +73,8 @@ export interface AdminDeps {
    * those routes answer 503.
    */
   jobQueues?: JobQueues;
+  /** Settings of on-demand experiment aggregations (settle time); defaults otherwise. */
+  experimentResults?: ExperimentResultsOptions;
 }
 
 @Module({})
@@ -79,7 +83,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PlatformModule.forRoot(deps.platform)],
-      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, SecretRotationController, KekController, SigningKeyController, SigningKeySettingsController, CertificateController, CertificateAuthorityController, CertificateSettingsController, JobController],
+      controllers: [ProjectController, EnvironmentController, FlagController, SegmentController, SdkKeyController, TokenController, AuditController, PropagationController, ConfigController, EnvironmentConfigController, KillSwitchController, ScheduledChangeController, ReleasePlanController, SecretController, SecretPolicyController, SecretRotationController, KekController, SigningKeyController, SigningKeySettingsController, CertificateController, CertificateAuthorityController, CertificateSettingsController, JobController, ExperimentController],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: RELAY, useValue: deps.relay },
@@ -91,12 +95,14 @@ export class AdminModule {
         { provide: JOB_QUEUES, useValue: deps.jobQueues ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: ExperimentResults, inject: [STORE], useFactory: (store: Store) => new ExperimentResults(store, deps.experimentResults) },
         ChangeService,
         FlagService,
         ConfigService,
         ConfigExplainer,
         ScheduledChangeService,
         ReleasePlanService,
+        ExperimentService,
         SecretService,
         {
           provide: SECRET_ROTATIONS,

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
       relay,
       scheduleQueue,
       planQueue,
+      experimentResults: { settleSeconds: env.EXPERIMENT_SETTLE_SECONDS },
       jobQueues,
       secretCipher: cipher,
       kekMaintenance,

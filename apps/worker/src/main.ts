@@ -41,6 +41,8 @@ async function main(): Promise<void> {
       relayPollMs: 1000,
       guardrailIntervalMs: env.WORKER_GUARDRAIL_MS,
       rotationIntervalMs: env.WORKER_ROTATION_MS,
+      experimentIntervalMs: env.WORKER_EXPERIMENT_MS,
+      experimentResults: { settleSeconds: env.EXPERIMENT_SETTLE_SECONDS },
       alerts,
     },
   });

@@ -24,6 +24,10 @@ import {
   ALERTS_QUEUE,
   GUARDRAILS_QUEUE,
   SECRET_MAINTENANCE_QUEUE,
+  EXPERIMENTS_QUEUE,
+  ExperimentResults,
+  type ExperimentPassReport,
+  type ExperimentResultsOptions,
   SecretRotations,
   Secrets,
   SigningKeys,
@@ -38,6 +42,7 @@ import { OutboxDrain, type PendingCursor, type Store } from '@flagstream/persist
 import type { AlertSettings } from './alerts/alert.env';
 import { DEFAULT_ALERT_JOB_POLICY } from './alerts/alert.queue';
 import { AlertRuntime } from './alerts/alert.runtime';
+import { ExperimentProcessor } from './experiments/experiment.processor';
 import { GuardrailProcessor, type GuardrailPassReport } from './guardrails/guardrail.processor';
 import { ReleasePlanProcessor } from './release-plans/release-plan.processor';
 import { RotationProcessor } from './rotation/rotation.processor';
@@ -65,6 +70,10 @@ export interface WorkerConfig {
   alerts?: AlertSettings;
   /** How often due secret rotations run (one pass per period across all workers). */
   rotationIntervalMs?: number;
+  /** How often running experiments are aggregated (one pass per period across all workers). */
+  experimentIntervalMs?: number;
+  /** Settle time of experiment aggregations (EXPERIMENT_SETTLE_SECONDS). */
+  experimentResults?: ExperimentResultsOptions;
 }
 
 export interface WorkerDeps {
@@ -97,6 +106,8 @@ const SWEEP_PAGE = 500;
 const GUARDRAIL_SCHEDULER_ID = 'guardrails-every';
 export const DEFAULT_GUARDRAIL_INTERVAL_MS = 60_000;
 export const DEFAULT_ROTATION_INTERVAL_MS = 60_000;
+export const DEFAULT_EXPERIMENT_INTERVAL_MS = 15 * 60_000;
+const EXPERIMENT_SCHEDULER_ID = 'experiments-every';
 const ROTATION_SCHEDULER_ID = 'secret-rotations-every';
 const SIGNING_KEY_SCHEDULER_ID = 'signing-keys-every';
 const SIGNING_KEY_JOB = 'rotate-signing-keys';
@@ -128,6 +139,10 @@ export class WorkerRuntime {
   readonly guardrailQueue: Queue;
   private readonly guardrailProcessor: GuardrailProcessor;
   private guardrailWorker: Worker<Record<string, never>, GuardrailPassReport> | null = null;
+  readonly experimentQueue: Queue;
+  readonly experiments: ExperimentResults;
+  private readonly experimentProcessor: ExperimentProcessor;
+  private experimentWorker: Worker<Record<string, never>, ExperimentPassReport> | null = null;
   readonly maintenanceQueue: Queue;
   readonly rotations: SecretRotations | null;
   readonly signingKeys: SigningKeys;
@@ -165,6 +180,8 @@ export class WorkerRuntime {
     });
     this.guardrailQueue = new Queue(GUARDRAILS_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
     this.maintenanceQueue = new Queue(SECRET_MAINTENANCE_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
+    this.experimentQueue = new Queue(EXPERIMENTS_QUEUE, { connection: redis, prefix: bullPrefix(config.keyPrefix) });
+    this.experiments = new ExperimentResults(store, config.experimentResults);
     this.rotations = deps.secretCipher ? new SecretRotations(store, changes, new Secrets(store, changes, deps.secretCipher)) : null;
     // Activating and retiring need no KEK; generating a key does (reported as a failed step without one).
     this.signingKeys = new SigningKeys(store, changes, deps.secretCipher ?? null);
@@ -175,6 +192,7 @@ export class WorkerRuntime {
       { name: ALERTS_QUEUE, counts: () => this.alerts.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       { name: GUARDRAILS_QUEUE, counts: () => this.guardrailQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       { name: SECRET_MAINTENANCE_QUEUE, counts: () => this.maintenanceQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
+      { name: EXPERIMENTS_QUEUE, counts: () => this.experimentQueue.getJobCounts('waiting', 'delayed', 'active', 'failed') },
       {
         name: SCHEDULED_CHANGES_QUEUE,
         counts: () => this.queue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
@@ -187,6 +205,7 @@ export class WorkerRuntime {
     this.processor = new ScheduledChangeProcessor(this.schedules, this.metrics, logger);
     this.planProcessor = new ReleasePlanProcessor(this.plans, this.metrics, logger);
     this.guardrailProcessor = new GuardrailProcessor(this.plans, this.alerts.queue, this.metrics, logger);
+    this.experimentProcessor = new ExperimentProcessor(this.experiments, this.metrics, logger);
     this.rotationProcessor = this.rotations ? new RotationProcessor(this.rotations, webhookRotator(), this.alerts.queue, this.metrics, logger) : null;
   }
 
@@ -225,6 +244,20 @@ export class WorkerRuntime {
       ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
     });
     this.guardrailWorker.on('error', (err) => logger.error({ err }, 'guardrail worker error'));
+    await this.experimentQueue.upsertJobScheduler(
+      EXPERIMENT_SCHEDULER_ID,
+      { every: config.experimentIntervalMs ?? DEFAULT_EXPERIMENT_INTERVAL_MS },
+      { name: 'aggregate', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } } },
+    );
+    // Concurrency 1: a pass already walks every experiment; two at once would only skip each other's locks.
+    this.experimentWorker = new Worker<Record<string, never>, ExperimentPassReport>(EXPERIMENTS_QUEUE, () => this.experimentProcessor.process(), {
+      connection: this.deps.blockingRedis,
+      prefix: bullPrefix(config.keyPrefix),
+      concurrency: 1,
+      ...(config.lockDurationMs ? { lockDuration: config.lockDurationMs } : {}),
+      ...(config.stalledIntervalMs ? { stalledInterval: config.stalledIntervalMs } : {}),
+    });
+    this.experimentWorker.on('error', (err) => logger.error({ err }, 'experiment worker error'));
     // Two repeating passes on one queue: secret rotations and signing key rotations.
     const maintenanceJob = { data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } } };
     const every = { every: config.rotationIntervalMs ?? DEFAULT_ROTATION_INTERVAL_MS };
@@ -265,6 +298,8 @@ export class WorkerRuntime {
       this.planWorker.isRunning() &&
       this.guardrailWorker !== null &&
       this.guardrailWorker.isRunning() &&
+      this.experimentWorker !== null &&
+      this.experimentWorker.isRunning() &&
       this.alerts.running &&
       !this.closing
     );
@@ -293,6 +328,7 @@ export class WorkerRuntime {
       await this.worker?.close();
       await this.planWorker?.close();
       await this.guardrailWorker?.close();
+      await this.experimentWorker?.close();
       await this.maintenanceWorker?.close();
       // After everything that emits alerts: the delivery in flight finishes.
       await this.alerts.close();
@@ -301,6 +337,7 @@ export class WorkerRuntime {
       await this.queue.close();
       await this.planQueue.close();
       await this.guardrailQueue.close();
+      await this.experimentQueue.close();
       await this.maintenanceQueue.close();
     })();
     return this.closing;

@@ -23,7 +23,7 @@ export { evaluateGuardrail, guardrailProblems, guardrailRow, guardrailView, GUAR
 export type { GuardrailInput, GuardrailEvaluation, GuardrailGroup, GuardrailView, GuardrailSpec } from './guardrails';
 export { ReleasePlanQueue, RELEASE_PLANS_QUEUE, releasePlanJobId } from './release-plans.queue';
 export type { ReleasePlanJobData, ReleasePlanTransitionRef, ReleasePlanQueuePort } from './release-plans.queue';
-export { GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE } from './queues';
+export { GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE, EXPERIMENTS_QUEUE } from './queues';
 export { Secrets, MAX_SECRET_BYTES } from './secrets';
 export type { SecretView, SecretSummary, SecretVersionView, RevealedSecret, SecretPolicyInput, SecretPolicyView } from './secrets';
 export { SECRET_PATH_PATTERN, secretPathProblem, pathPatternProblem, pathMatches, policyProblems, readDecision } from './secret-policy';
@@ -44,3 +44,11 @@ export { validateUpload, describeCertificate, MAX_CHAIN_PEM_CHARS, MAX_PRIVATE_K
 export type { ParsedCertificate, ValidatedUpload, UploadInput } from './certificates.x509';
 export { KekMaintenance, KeyringMismatchError } from './kek-maintenance';
 export type { KekStatus, RewrapReport } from './kek-maintenance';
+export { ExperimentResults, EXPERIMENT_RESULTS_DEFAULTS } from './experiment-results';
+export type { ExperimentResultsOptions, ExperimentPassReport } from './experiment-results';
+export { presentExperimentResults, historyPoint, experimentTotals, metricTotalsFor, analyzeTotals, MIN_UNITS_FOR_ANALYSIS } from './experiment-results.view';
+export type { ExperimentResultsView, ExperimentHistoryPoint, ExperimentTotals, VariationMetricTotals } from './experiment-results.view';
+export { Experiments, stopProblems } from './experiments';
+export type { ExperimentView, ExperimentMetricView, ExperimentListFilter, StopExperimentInput, ExperimentHistoryPage, ExperimentsOptions } from './experiments';
+export { experimentProblems, experimentRollout, trackedWeights, serveAt, withServeAt, runsExperiment, EXPERIMENT_DEFAULTS, EXPERIMENT_SEED_PREFIX, MAX_EXPERIMENT_METRICS, MAX_EXPERIMENT_VARIATIONS, MAX_EXPERIMENT_WEIGHT, MAX_METRIC_WINDOW_SECONDS } from './experiments.rules';
+export type { NewExperimentInput, ExperimentMetricInput, ExperimentFlagContext } from './experiments.rules';

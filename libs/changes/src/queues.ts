@@ -9,3 +9,5 @@ export const GUARDRAILS_QUEUE = 'guardrails';
 export const ALERTS_QUEUE = 'alerts';
 /** Periodic passes over secrets: due rotations (and their notices), signing key rotations. */
 export const SECRET_MAINTENANCE_QUEUE = 'secret-maintenance';
+/** Experiment aggregations: a repeating pass that snapshots every running experiment's results. */
+export const EXPERIMENTS_QUEUE = 'experiments';

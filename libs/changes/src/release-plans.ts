@@ -205,6 +205,9 @@ export class ReleasePlans {
     const out = await this.changes.write(w, async (tx) => {
       const l = await this.load(tx, projectKey, id, w);
       if (l.plan.status !== 'draft') throw new ConflictError(`release plan ${id} is ${l.plan.status}; only a draft can be started`);
+      // A running experiment owns the flag's rollout there: a plan would overwrite its assignment.
+      const experiment = await tx.experiments.findRunning(l.flag.id, l.env.id);
+      if (experiment) throw new ConflictError(`experiment "${experiment.key}" is running on flag "${l.flag.key}" in environment "${l.env.key}"; stop it before starting a release plan`);
       const current = await tx.flags.findSettings(l.flag.id, l.env.id, true);
       l.plan.settingsBefore = settingsOf(current!);
       return this.step(tx, w, l, 0, 'started');

@@ -18,6 +18,7 @@ export * from './config.mapper';
 export * from './repositories/sdk-event.repository';
 export * from './repositories/scheduled-change.repository';
 export * from './repositories/release-plan.repository';
+export * from './repositories/experiment.repository';
 export * from './repositories/secret.repository';
 export * from './repositories/kek.repository';
 export * from './repositories/signing-key.repository';

@@ -16,6 +16,7 @@ import { SecretRepository } from './repositories/secret.repository';
 import { KekRepository } from './repositories/kek.repository';
 import { SigningKeyRepository } from './repositories/signing-key.repository';
 import { CertificateRepository } from './repositories/certificate.repository';
+import { ExperimentRepository } from './repositories/experiment.repository';
 
 /** Every repository, bound to one connection or one transaction. */
 export class Repositories {
@@ -35,6 +36,7 @@ export class Repositories {
   readonly keks: KekRepository;
   readonly signingKeys: SigningKeyRepository;
   readonly certificates: CertificateRepository;
+  readonly experiments: ExperimentRepository;
 
   constructor(
     private readonly em: EntityManager,
@@ -56,6 +58,7 @@ export class Repositories {
     this.keks = new KekRepository(em);
     this.signingKeys = new SigningKeyRepository(em);
     this.certificates = new CertificateRepository(em);
+    this.experiments = new ExperimentRepository(em);
   }
 
   /**

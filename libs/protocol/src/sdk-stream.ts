@@ -38,6 +38,10 @@ export interface EvaluatedFlagV1 {
   variant?: string;
   reason: EvaluationReason;
   errorCode?: EvaluationErrorCode;
+  /** The result's `experiment`: this context is in that experiment (a tracked slice of its rollout). */
+  experiment?: string;
+  /** The result's `experimentUnit`: the attribute path whose value is the experiment's unit. */
+  experimentUnit?: string;
 }
 
 /** Client keys: every client-visible flag's value for the connection's context. */

@@ -36,6 +36,18 @@ describe('ExposureReporter', () => {
     return r;
   }
 
+  it('deduplicates nothing: each evaluation of a unit, in an experiment or not, is delivered as recorded', async () => {
+    const batches: ExposureEvent[][] = [];
+    const r = make({ send: (b) => void batches.push(b), flushIntervalMs: 60_000 });
+    const plain: ExposureEvent = { flag: 'f', variation: 'off', contextKey: 'u1', reason: 'SPLIT', timestamp: 1 };
+    const inExperiment: ExposureEvent = { ...plain, timestamp: 2, experiment: 'checkout-2026', unit: 'tenant-7' };
+    r.record(plain);
+    r.record(inExperiment);
+    r.record({ ...inExperiment, timestamp: 3 });
+    await r.flush();
+    expect(batches).toEqual([[plain, inExperiment, { ...inExperiment, timestamp: 3 }]]);
+  });
+
   it('sends full batches soon after they fill (not inside record), one batch in flight at a time', async () => {
     const sink = new ManualSink();
     const r = make({ send: sink.send, batchSize: 3, flushIntervalMs: 60_000, closeTimeoutMs: 50 });

@@ -14,6 +14,17 @@ export interface ExposureEvent {
   ruleId?: string;
   /** When the getter ran, in milliseconds since the Unix epoch. */
   timestamp: number;
+  /**
+   * The experiment this evaluation put the context into (the result's `experiment`); absent when
+   * the context is in none, including units served from an untracked slice (outside coverage).
+   */
+  experiment?: string;
+  /**
+   * With `experiment`, when the experiment's unit is an attribute other than `targetingKey` (the
+   * result's `experimentUnit`, e.g. `tenant.id`): that attribute's value in the context, a string
+   * as is or a finite number as its decimal string. Absent otherwise (the unit is `contextKey`).
+   */
+  unit?: string;
 }
 
 /** The `exposures` option of `FlagstreamClient`: where evaluations are reported, and how they are batched. */

@@ -448,6 +448,49 @@ describe('FlagstreamClient exposures', () => {
     expect(client.droppedExposures).toBe(0);
   });
 
+  it('marks exposures of units put into an experiment with its key, and its unit when that is not the targetingKey', async () => {
+    const batches: ExposureEvent[][] = [];
+    const orgs = {
+      id: 'orgs',
+      clauses: [{ attribute: 'org', operator: 'exists' as const, values: [] }],
+      serve: { rollout: { experiment: 'org-test', bucketBy: 'org.id', variations: [{ variation: 'on', weight: 100_000 }] } },
+    };
+    const users = { rollout: { experiment: 'user-test', variations: [{ variation: 'off', weight: 100_000 }] } };
+    const outside = { rollout: { experiment: 'user-test', variations: [{ variation: 'on', weight: 0 }, { variation: 'off', weight: 100_000, untracked: true }] } };
+    client = new FlagstreamClient({
+      sdkKey: 'k',
+      baseUrl: 'http://x',
+      transport,
+      bootstrap: snapshot(1, [flag('a', true, 1, { rules: [orgs], defaultServe: users }), flag('b', true, 1, { defaultServe: outside })]),
+      exposures: { send: (b) => void batches.push(b), flushIntervalMs: 60_000 },
+    });
+    expect(client.booleanDetail('a', { targetingKey: 'u1', org: { id: 'acme' } }, false)).toEqual({
+      value: true,
+      variation: 'on',
+      reason: 'SPLIT',
+      ruleId: 'orgs',
+      experiment: 'org-test',
+      experimentUnit: 'org.id',
+    });
+    expect(client.boolean('a', { targetingKey: 'u2', org: { id: 42 } }, false)).toBe(true);
+    expect(client.booleanDetail('a', { targetingKey: 'u3' }, true)).toEqual({ value: false, variation: 'off', reason: 'SPLIT', experiment: 'user-test' });
+    expect(client.booleanDetail('b', { targetingKey: 'u4' }, true)).toEqual({ value: false, variation: 'off', reason: 'SPLIT' });
+    // No unit to bucket by: an error, which is no exposure at all.
+    expect(client.booleanDetail('a', { targetingKey: 'u5', org: {} }, true)).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'TARGETING_KEY_MISSING' });
+    await client.close();
+    const at = { timestamp: expect.any(Number) };
+    expect(batches).toEqual([
+      [
+        { flag: 'a', variation: 'on', contextKey: 'u1', reason: 'SPLIT', ruleId: 'orgs', experiment: 'org-test', unit: 'acme', ...at },
+        { flag: 'a', variation: 'on', contextKey: 'u2', reason: 'SPLIT', ruleId: 'orgs', experiment: 'org-test', unit: '42', ...at },
+        { flag: 'a', variation: 'off', contextKey: 'u3', reason: 'SPLIT', experiment: 'user-test', ...at },
+        { flag: 'b', variation: 'off', contextKey: 'u4', reason: 'SPLIT', ...at },
+      ],
+    ]);
+    expect(batches[0]!.map((e) => 'unit' in e)).toEqual([true, true, false, false]);
+    expect(batches[0]!.map((e) => 'experiment' in e)).toEqual([true, true, true, false]);
+  });
+
   it('drops and counts exposures beyond maxQueue without blocking the getter, and reports failed sends as non-fatal errors', async () => {
     client = new FlagstreamClient({
       sdkKey: 'k',

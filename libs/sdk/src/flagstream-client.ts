@@ -8,10 +8,10 @@ import {
   type SnapshotMessageV1,
 } from '@flagstream/protocol';
 import { compileConfigSnapshot, resolveSecretReferences, secretReferences, type CompiledConfigSnapshot, type ConfigEvaluation, type ConfigReason } from '@flagstream/config';
-import { compile, type EnvironmentEvaluator } from '@flagstream/targeting';
+import { AttributeRef, compile, parseAttributePath, type EnvironmentEvaluator } from '@flagstream/targeting';
 import { Backoff, type BackoffOptions } from './backoff';
 import { Emitter } from './emitter';
-import { ExposureReporter, type ExposureOptions } from './exposure.reporter';
+import { ExposureReporter, type ExposureEvent, type ExposureOptions } from './exposure.reporter';
 import { FlagstreamSecretsError, SecretsStore, type SecretDetail } from './secrets.store';
 import { FetchSseTransport, StreamHttpError, type StreamEvent, type StreamTransport } from './transport';
 
@@ -31,6 +31,13 @@ export interface EvaluationDetail<T> {
   ruleId?: string;
   errorCode?: ErrorCode;
   errorMessage?: string;
+  /**
+   * The experiment this evaluation put the context into (a tracked slice of a rollout that runs
+   * one); absent otherwise, including for units outside the experiment's coverage.
+   */
+  experiment?: string;
+  /** With `experiment`, when its unit is not the `targetingKey`: the attribute path of the unit (`tenant.id`). */
+  experimentUnit?: string;
 }
 
 /** A config value with how it was decided. */
@@ -200,6 +207,8 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly saves = new Set<Promise<void>>();
   private readonly exposures: ExposureReporter | null;
+  /** Compiled attribute paths of experiment units (`experimentUnit`), by path; null when invalid. */
+  private readonly unitRefs = new Map<string, AttributeRef | null>();
   private readonly readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private loop: Promise<void> | null = null;
   private sleepTimer: ReturnType<typeof setTimeout> | null = null;
@@ -467,25 +476,53 @@ export class FlagstreamClient extends Emitter<FlagstreamClientEvents> {
       if (r.ruleId !== undefined) out.ruleId = r.ruleId;
       if (r.errorCode !== undefined) out.errorCode = r.errorCode;
       if (r.errorMessage !== undefined) out.errorMessage = r.errorMessage;
+      if (r.experiment !== undefined) out.experiment = r.experiment;
+      if (r.experimentUnit !== undefined) out.experimentUnit = r.experimentUnit;
     } catch (e) {
       return { value: defaultValue, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: String(e) };
     }
     if (expose && this.exposures && out.reason !== 'ERROR') {
       try {
         const targetingKey = context?.targetingKey;
-        this.exposures.record({
+        const event: ExposureEvent = {
           flag: key,
           variation: out.variation,
           contextKey: typeof targetingKey === 'string' ? targetingKey : undefined,
           reason: out.reason,
           ruleId: out.ruleId,
           timestamp: Date.now(),
-        });
+        };
+        if (out.experiment !== undefined) {
+          event.experiment = out.experiment;
+          if (out.experimentUnit !== undefined) {
+            const unit = this.experimentUnitOf(out.experimentUnit, context);
+            if (unit !== undefined) event.unit = unit;
+          }
+        }
+        this.exposures.record(event);
       } catch {
         // reporting never breaks an evaluation
       }
     }
     return out;
+  }
+
+  /**
+   * The experiment's unit in `context`: the value at `path`, read as the engine reads the value it
+   * bucketed by (a non-empty string as is, a finite number as its decimal string); else undefined.
+   */
+  private experimentUnitOf(path: string, context: EvaluationContext): string | undefined {
+    let ref = this.unitRefs.get(path);
+    if (ref === undefined) {
+      const segments = parseAttributePath(path);
+      ref = typeof segments === 'string' ? null : new AttributeRef(segments);
+      // The paths come from the flags' rollouts: few, but bounded anyway against a churning state.
+      if (this.unitRefs.size >= 256) this.unitRefs.clear();
+      this.unitRefs.set(path, ref);
+    }
+    const value = ref?.read(context ?? {});
+    if (typeof value === 'string') return value === '' ? undefined : value;
+    return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
   }
 
   private async run(): Promise<void> {

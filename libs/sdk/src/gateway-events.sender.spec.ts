@@ -78,6 +78,33 @@ describe('gatewayExposureSender', () => {
     ]);
   });
 
+  it('sends the experiment and unit of experiment exposures, and leaves out those the gateway would refuse', async () => {
+    const { calls, impl } = fakeFetch();
+    const skipped: Array<[string | undefined, string]> = [];
+    const send = gatewayExposureSender({ baseUrl: 'http://gw.test', sdkKey: 'fs_server_abc', fetch: impl, onSkipped: (e, reason) => skipped.push([e.contextKey, reason]) });
+    await send([
+      exposure('u1', { reason: 'SPLIT', experiment: 'checkout-2026', unit: 'tenant-7' }),
+      exposure('u2', { reason: 'SPLIT', experiment: 'checkout-2026' }),
+      exposure('u3', { reason: 'SPLIT', unit: 'tenant-7' }),
+      exposure('u4', { experiment: 'Checkout 2026' }),
+      exposure('u5', { experiment: 'checkout-2026', unit: 't'.repeat(257) }),
+      exposure('u6', { experiment: 'checkout-2026', unit: '' }),
+    ]);
+    expect(calls.map((c) => c.body.events)).toEqual([
+      [
+        { kind: 'exposure', flag: 'checkout', variation: 'on', contextKey: 'u1', timestamp: NOW, experiment: 'checkout-2026', unit: 'tenant-7' },
+        { kind: 'exposure', flag: 'checkout', variation: 'on', contextKey: 'u2', timestamp: NOW, experiment: 'checkout-2026' },
+        // A unit without an experiment means nothing (and the gateway refuses it): it is not sent.
+        { kind: 'exposure', flag: 'checkout', variation: 'on', contextKey: 'u3', timestamp: NOW },
+      ],
+    ]);
+    expect(skipped).toEqual([
+      ['u4', 'the experiment key is not a slug'],
+      ['u5', 'the experiment unit is empty or longer than 256 characters'],
+      ['u6', 'the experiment unit is empty or longer than 256 characters'],
+    ]);
+  });
+
   it('sends nothing when nothing is left to send', async () => {
     const { calls, impl } = fakeFetch();
     await gatewayExposureSender({ baseUrl: 'http://gw.test', sdkKey: 'k', fetch: impl })([exposure(undefined)]);
@@ -167,6 +194,7 @@ describe('gatewayMetricSender', () => {
       { name: '5xx', value: 1, contextKey: 'u3' },
       { name: 'errors', value: Number.NaN, contextKey: 'u4' },
       { name: 'errors', value: 1, contextKey: '' },
+      { name: 'revenue', value: 1e200, contextKey: 'u5' },
     ];
     await send(events);
     expect(calls).toHaveLength(1);
@@ -175,6 +203,6 @@ describe('gatewayMetricSender', () => {
     expect(first.timestamp).toBeGreaterThanOrEqual(before);
     expect(second).toEqual({ kind: 'metric', name: 'latency_ms', value: 12.5, contextKey: 'u2', timestamp: NOW - 1000 });
     expect(calls[0].body.events).toHaveLength(2);
-    expect(skipped).toEqual(['the metric name must match ^[A-Za-z][A-Za-z0-9_.:-]{0,127}$', 'the value is not a finite number', 'no contextKey']);
+    expect(skipped).toEqual(['the metric name must match ^[A-Za-z][A-Za-z0-9_.:-]{0,127}$', 'the value is not a finite number', 'no contextKey', 'the value is beyond ±1e12']);
   });
 });

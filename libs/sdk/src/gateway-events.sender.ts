@@ -1,4 +1,4 @@
-import { KEY_PATTERN, METRIC_NAME_PATTERN, SDK_EVENT_LIMITS, SDK_EVENTS_VERSION, type SdkEventV1 } from '@flagstream/protocol';
+import { KEY_PATTERN, METRIC_NAME_PATTERN, SDK_EVENT_LIMITS, SDK_EVENTS_VERSION, type SdkEventV1, type SdkExposureEventV1 } from '@flagstream/protocol';
 import type { ExposureEvent } from './exposure.reporter';
 
 /** Options of {@link gatewayExposureSender} and {@link gatewayMetricSender}. */
@@ -20,8 +20,9 @@ export interface GatewayEventsSenderOptions {
   timeoutMs?: number;
   /**
    * Receives each event left out because the gateway would refuse it (for exposures: no
-   * `variation` or no `contextKey`, a context key over 256 characters, a time more than 30 days
-   * ago or 24 hours ahead; for metrics also a bad name or a value that is not a finite number).
+   * `variation` or no `contextKey`, a context key or experiment unit over 256 characters, an
+   * experiment key that is not a slug, a time more than 30 days ago or 24 hours ahead; for metrics
+   * also a bad name or a value that is not a finite number).
    * One bad event would make the gateway refuse its whole request, so such events are never sent.
    */
   onSkipped?(event: ExposureEvent | MetricEvent, reason: string): void;
@@ -67,7 +68,9 @@ export class GatewayEventsError extends Error {
  * its `Retry-After` when it gives one. The returned promise rejects with a
  * {@link GatewayEventsError} when a request is finally refused; the client then counts that
  * batch as dropped. Exposures without a `variation` or a `contextKey` (contexts without a
- * `targetingKey`) are left out: the gateway counts units, and they have none.
+ * `targetingKey`) are left out: the gateway counts units, and they have none. An exposure that
+ * puts its unit into an experiment carries the experiment's key (`experiment`) and, when the
+ * experiment's unit is not the `targetingKey`, the unit's value (`unit`).
  */
 export function gatewayExposureSender(options: GatewayEventsSenderOptions): (batch: ExposureEvent[]) => Promise<void> {
   const post = poster(options);
@@ -76,8 +79,16 @@ export function gatewayExposureSender(options: GatewayEventsSenderOptions): (bat
     const events: SdkEventV1[] = [];
     for (const e of batch) {
       const reason = exposureProblem(e, now);
-      if (reason) options.onSkipped?.(e, reason);
-      else events.push({ kind: 'exposure', flag: e.flag, variation: e.variation as string, contextKey: e.contextKey as string, timestamp: e.timestamp });
+      if (reason) {
+        options.onSkipped?.(e, reason);
+        continue;
+      }
+      const event: SdkExposureEventV1 = { kind: 'exposure', flag: e.flag, variation: e.variation as string, contextKey: e.contextKey as string, timestamp: e.timestamp };
+      if (e.experiment !== undefined) {
+        event.experiment = e.experiment;
+        if (e.unit !== undefined) event.unit = e.unit;
+      }
+      events.push(event);
     }
     await post(events);
   };
@@ -111,12 +122,18 @@ export function gatewayMetricSender(options: GatewayEventsSenderOptions): (batch
 function exposureProblem(e: ExposureEvent, now: number): string | null {
   if (typeof e.variation !== 'string' || !KEY_PATTERN.test(e.variation)) return 'no variation';
   if (!KEY_PATTERN.test(e.flag)) return 'the flag key is not a slug';
+  if (e.experiment !== undefined && (typeof e.experiment !== 'string' || !KEY_PATTERN.test(e.experiment))) return 'the experiment key is not a slug';
+  // Sent without its unit, the exposure would count the wrong unit: it is left out instead.
+  if (e.experiment !== undefined && e.unit !== undefined && (typeof e.unit !== 'string' || e.unit === '' || e.unit.length > SDK_EVENT_LIMITS.maxContextKeyLength)) {
+    return `the experiment unit is empty or longer than ${SDK_EVENT_LIMITS.maxContextKeyLength} characters`;
+  }
   return contextKeyProblem(e.contextKey) ?? timeProblem(e.timestamp, now);
 }
 
 function metricProblem(e: MetricEvent, timestamp: number, now: number): string | null {
   if (typeof e.name !== 'string' || !METRIC_NAME_PATTERN.test(e.name)) return `the metric name must match ${METRIC_NAME_PATTERN.source}`;
   if (typeof e.value !== 'number' || !Number.isFinite(e.value)) return 'the value is not a finite number';
+  if (Math.abs(e.value) > SDK_EVENT_LIMITS.maxMetricMagnitude) return 'the value is beyond ±1e12';
   return contextKeyProblem(e.contextKey) ?? timeProblem(timestamp, now);
 }
 

@@ -72,6 +72,11 @@ export const AUDIT_ENV = {
   FLAGSTREAM_AUDIT_KEY: { type: 'string', minLength: 32, sensitive: true, description: 'HMAC key of the audit hash chain (32+ characters); required in production' },
 } as const satisfies EnvSpec;
 
+/** Experiment aggregation (the admin's on-demand runs and the worker's schedule read the same setting). */
+export const EXPERIMENT_ENV = {
+  EXPERIMENT_SETTLE_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 3600, description: 'how long after its stop an experiment keeps counting late events' },
+} as const satisfies EnvSpec;
+
 export const DEV_AUDIT_KEY = 'flagstream-development-audit-key-not-for-production';
 
 /** The audit key, refusing to run production without one. */

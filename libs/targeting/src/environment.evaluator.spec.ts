@@ -288,7 +288,107 @@ describe('EnvironmentEvaluator', () => {
     });
   });
 
+  describe('experiment rollouts', () => {
+    const exposureKeys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+    // 10% on and 10% off in the experiment; the other 80% are served off outside its coverage.
+    const slices = [
+      { variation: 'on', weight: 10_000 },
+      { variation: 'off', weight: 10_000 },
+      { variation: 'off', weight: 80_000, untracked: true },
+    ];
+    const experimentFlag = (rollout: Record<string, unknown> = {}) =>
+      booleanFlag('f', { salt: 'salt', defaultServe: { rollout: { experiment: 'checkout-2026', variations: slices, ...rollout } } });
+
+    it('marks results of tracked slices with the experiment, and not those of untracked slices', () => {
+      const evaluator = compile(snapshot([experimentFlag()]));
+      // Golden: bucketOf('salt', 'user-1') = 6618 (the on slice); bucketOf('salt', 'user-2') = 98380 (untracked).
+      expect(evaluator.evaluate('f', { targetingKey: 'user-1' })).toEqual({ key: 'f', value: true, variation: 'on', reason: 'SPLIT', experiment: 'checkout-2026' });
+      expect(evaluator.evaluate('f', { targetingKey: 'user-2' })).toEqual({ key: 'f', value: false, variation: 'off', reason: 'SPLIT' });
+      const trackedOff = exposureKeys.find((k) => bucketOf('salt', k) >= 10_000 && bucketOf('salt', k) < 20_000)!;
+      expect(evaluator.evaluate('f', { targetingKey: trackedOff })).toEqual({ key: 'f', value: false, variation: 'off', reason: 'SPLIT', experiment: 'checkout-2026' });
+      for (const targetingKey of exposureKeys) {
+        const r = evaluator.evaluate('f', { targetingKey });
+        expect([targetingKey, r.experiment]).toEqual([targetingKey, bucketOf('salt', targetingKey) < 20_000 ? 'checkout-2026' : undefined]);
+        expect(r.experimentUnit).toBeUndefined();
+      }
+    });
+
+    it('names the unit attribute when the experiment buckets by something other than targetingKey', () => {
+      const byTenant = compile(snapshot([experimentFlag({ bucketBy: 'tenant.id' })]));
+      expect(byTenant.evaluate('f', { targetingKey: 'x', tenant: { id: 'user-1' } })).toEqual({
+        key: 'f',
+        value: true,
+        variation: 'on',
+        reason: 'SPLIT',
+        experiment: 'checkout-2026',
+        experimentUnit: 'tenant.id',
+      });
+      expect(byTenant.evaluate('f', { targetingKey: 'user-1', tenant: { id: 'user-2' } })).toEqual({ key: 'f', value: false, variation: 'off', reason: 'SPLIT' });
+      // No unit to bucket by: an error, never an exposure of the experiment.
+      expect(byTenant.evaluate('f', { targetingKey: 'user-1' })).toMatchObject({ reason: 'ERROR', errorCode: 'TARGETING_KEY_MISSING', experiment: undefined });
+      const byTargetingKey = compile(snapshot([experimentFlag({ bucketBy: 'targetingKey' })]));
+      expect(byTargetingKey.evaluate('f', { targetingKey: 'user-1' })).toEqual({ key: 'f', value: true, variation: 'on', reason: 'SPLIT', experiment: 'checkout-2026' });
+    });
+
+    it('marks a rule rollout with both the rule and the experiment, and leaves other rollouts unmarked', () => {
+      const flag = booleanFlag('f', {
+        salt: 'salt',
+        rules: [{ id: 'beta', clauses: [{ attribute: 'beta', operator: 'equals', values: [true] }], serve: { rollout: { experiment: 'beta-test', variations: slices } } }],
+        defaultServe: { rollout: { variations: [{ variation: 'on', weight: 50_000 }, { variation: 'off', weight: 50_000 }] } },
+      });
+      const evaluator = compile(snapshot([flag]));
+      expect(evaluator.evaluate('f', { targetingKey: 'user-1', beta: true })).toEqual({ key: 'f', value: true, variation: 'on', reason: 'SPLIT', ruleId: 'beta', experiment: 'beta-test' });
+      expect(evaluator.evaluate('f', { targetingKey: 'user-2', beta: true })).toEqual({ key: 'f', value: false, variation: 'off', reason: 'SPLIT', ruleId: 'beta' });
+      expect(evaluator.evaluate('f', { targetingKey: 'user-1' })).toEqual({ key: 'f', value: true, variation: 'on', reason: 'SPLIT' });
+    });
+
+    it('serves every key the variation it gets without the experiment: the marker moves no bucket', () => {
+      const marked = compile(snapshot([experimentFlag({ bucketBy: 'id' })]));
+      const plain = compile(
+        snapshot([booleanFlag('f', { salt: 'salt', defaultServe: { rollout: { bucketBy: 'id', variations: [{ variation: 'on', weight: 10_000 }, { variation: 'off', weight: 90_000 }] } } })]),
+      );
+      fc.assert(
+        fc.property(fc.oneof(fc.string({ minLength: 1 }), fc.integer()), (id) => {
+          const a = marked.evaluate('f', { id });
+          const b = plain.evaluate('f', { id });
+          return a.variation === b.variation && a.value === b.value && a.reason === b.reason;
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('refuses untracked slices in a rollout without an experiment (the flag evaluates to PARSE_ERROR)', () => {
+      const flag = booleanFlag('f', { defaultServe: { rollout: { variations: [{ variation: 'on', weight: 100_000, untracked: true }] } } });
+      expect(compile(snapshot([flag])).evaluate('f', { targetingKey: 'user-1' })).toMatchObject({
+        reason: 'ERROR',
+        errorCode: 'PARSE_ERROR',
+        errorMessage: 'flag "f" is invalid: defaultServe.rollout.variations[0].untracked: only a rollout that runs an experiment ("experiment") can have untracked slices',
+      });
+    });
+  });
+
   describe('results', () => {
+    it('all have the same properties in the same order (one hidden class), absent ones undefined', () => {
+      const flags = [
+        booleanFlag('off', { on: false }),
+        booleanFlag('static', { defaultServe: { variation: 'on' } }),
+        booleanFlag('rule', { rules: [enterpriseRule] }),
+        booleanFlag('prereq', { prerequisites: [{ flag: 'off', variations: ['on'] }] }),
+        booleanFlag('exp', { defaultServe: { rollout: { experiment: 'e', bucketBy: 'tenant', variations: [{ variation: 'on', weight: 50_000 }, { variation: 'off', weight: 50_000, untracked: true }] } } }),
+      ];
+      const evaluator = compile(snapshot(flags));
+      const results = [
+        ...flags.map((f) => evaluator.evaluate(f.key, { targetingKey: 'user-1', tenant: 'user-1', country: 'US', plan: 'enterprise' })),
+        evaluator.evaluate('exp', { tenant: 'user-2' }),
+        evaluator.evaluate('exp', {}),
+        evaluator.evaluate('missing', {}),
+      ];
+      expect(results.map((r) => r.reason)).toEqual(['DISABLED', 'STATIC', 'TARGETING_MATCH', 'DISABLED', 'SPLIT', 'SPLIT', 'ERROR', 'ERROR']);
+      expect(results.filter((r) => r.experiment !== undefined).map((r) => [r.key, r.experiment, r.experimentUnit])).toEqual([['exp', 'e', 'tenant']]);
+      const shape = ['key', 'value', 'variation', 'reason', 'ruleId', 'prerequisite', 'errorCode', 'errorMessage', 'experiment', 'experimentUnit'];
+      for (const r of results) expect(Object.keys(r)).toEqual(shape);
+    });
+
     it('are shared, frozen objects with frozen copies of json values', () => {
       const json: FlagSnapshotV1 = {
         key: 'config',

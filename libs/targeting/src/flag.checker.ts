@@ -79,7 +79,11 @@ function variationKeys(def: FlagDefinitionV1): Set<string> {
   return new Set(Array.isArray(def.variations) ? def.variations.map((v) => v?.key) : []);
 }
 
-/** Semantic problems of a serve: unknown variations, rollout weights, bucketing attribute. */
+/**
+ * Semantic problems of a serve: unknown variations, rollout weights, bucketing attribute, and
+ * `untracked` slices outside experiment rollouts. A variation may appear once per rollout; in an
+ * experiment rollout, once tracked and once `untracked` (control inside and outside coverage).
+ */
 export function serveProblems(serve: unknown, path: string, variations: ReadonlySet<string>): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
   if (!isRecord(serve)) return problems;
@@ -94,6 +98,7 @@ export function serveProblems(serve: unknown, path: string, variations: Readonly
   }
   const slices = rollout['variations'];
   if (!Array.isArray(slices)) return problems;
+  const experiment = typeof rollout['experiment'] === 'string';
   let sum = 0;
   let summable = true;
   const seen = new Set<string>();
@@ -102,14 +107,24 @@ export function serveProblems(serve: unknown, path: string, variations: Readonly
       summable = false;
       return;
     }
+    const untracked = slice['untracked'] === true;
+    if (untracked && !experiment) {
+      problems.push({
+        path: `${path}.rollout.variations[${index}].untracked`,
+        message: 'only a rollout that runs an experiment ("experiment") can have untracked slices',
+      });
+    }
     const variation = slice['variation'];
     if (typeof variation === 'string') {
+      // Tracked and untracked slices of an experiment are told apart, so control may be both.
+      const id = experiment && untracked ? `untracked\u0000${variation}` : variation;
       if (!variations.has(variation)) {
         problems.push({ path: `${path}.rollout.variations[${index}].variation`, message: `unknown variation "${variation}"` });
-      } else if (seen.has(variation)) {
-        problems.push({ path: `${path}.rollout.variations[${index}].variation`, message: `variation "${variation}" appears twice` });
+      } else if (seen.has(id)) {
+        const which = experiment ? (untracked ? ' untracked' : ' tracked') : '';
+        problems.push({ path: `${path}.rollout.variations[${index}].variation`, message: `variation "${variation}" appears twice${which}` });
       }
-      seen.add(variation);
+      seen.add(id);
     }
     const weight = slice['weight'];
     if (typeof weight === 'number' && Number.isInteger(weight) && weight >= 0) sum += weight;

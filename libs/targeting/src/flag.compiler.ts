@@ -7,7 +7,7 @@ import type {
 import { bucketFromPrefix, bucketPrefix } from './bucket.hash';
 import { allHold, compileClause, CompileError, type ClauseInterner, type CompiledClause } from './clause.compiler';
 import { AttributeRef, parseAttributePath } from './attribute-path.resolver';
-import { errorResult, frozenCopy, makeResult } from './evaluation-result.factory';
+import { errorResult, frozenCopy, makeResult, type ResultDetails } from './evaluation-result.factory';
 import { definitionProblems, settingsProblems } from './flag.checker';
 import type { Murmur3State } from './murmur3.hash';
 import type { SegmentCompiler } from './segment.compiler';
@@ -185,18 +185,22 @@ function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments:
   if (typeof key !== 'string' || !Array.isArray(flag.variations)) throw new CompileError('malformed flag');
   const values = new Map<string, unknown>();
   for (const variation of flag.variations) values.set(variation.key, frozenCopy(variation.value));
-  const result = (variation: string, reason: EvaluationResultV1['reason'], ruleId?: string, prerequisite?: string): EvaluationResultV1 => {
+  const result = (variation: string, reason: EvaluationResultV1['reason'], details?: ResultDetails): EvaluationResultV1 => {
     if (!values.has(variation)) throw new CompileError(`unknown variation "${variation}"`);
-    return makeResult(key, values.get(variation), variation, reason, ruleId, prerequisite);
+    return makeResult(key, values.get(variation), variation, reason, details);
   };
   const serve = (spec: ServeV1, ruleId: string | undefined): CompiledServe => {
     if (spec.rollout === undefined) {
       if (typeof spec.variation !== 'string') throw new CompileError('serve needs a variation or a rollout');
-      return CompiledServe.fixed(result(spec.variation, ruleId === undefined ? 'DEFAULT' : 'TARGETING_MATCH', ruleId));
+      return CompiledServe.fixed(result(spec.variation, ruleId === undefined ? 'DEFAULT' : 'TARGETING_MATCH', { ruleId }));
     }
     const rollout = spec.rollout;
     const path = parseAttributePath(rollout.bucketBy ?? 'targetingKey');
     if (typeof path === 'string') throw new CompileError(`bucketBy ${path}`);
+    const attribute = rollout.bucketBy ?? 'targetingKey';
+    // The marker is part of the precomputed result of each slice: it never changes the buckets.
+    const experiment = typeof rollout.experiment === 'string' ? rollout.experiment : undefined;
+    const tracked: ResultDetails = { ruleId, experiment, experimentUnit: experiment !== undefined && attribute !== 'targetingKey' ? attribute : undefined };
     const thresholds: number[] = [];
     const results: EvaluationResultV1[] = [];
     let cumulative = 0;
@@ -204,10 +208,9 @@ function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments:
       if (!Number.isInteger(slice.weight) || slice.weight < 0) throw new CompileError('weights must be non-negative integers');
       cumulative += slice.weight;
       thresholds.push(cumulative);
-      results.push(result(slice.variation, 'SPLIT', ruleId));
+      results.push(result(slice.variation, 'SPLIT', slice.untracked === true ? { ruleId } : tracked));
     }
     if (cumulative !== 100_000) throw new CompileError('weights must sum to 100000');
-    const attribute = rollout.bucketBy ?? 'targetingKey';
     const missing = errorResult(
       key,
       'TARGETING_KEY_MISSING',
@@ -222,7 +225,7 @@ function build(flag: FlagSnapshotV1, segmentKeys: ReadonlySet<string>, segments:
   const prerequisites = settings.prerequisites.map((p) => ({
     key: p.flag,
     variations: new Set(p.variations),
-    unmet: result(settings.offVariation, 'DISABLED', undefined, p.flag),
+    unmet: result(settings.offVariation, 'DISABLED', { prerequisite: p.flag }),
   }));
   const rules = settings.rules.map((rule) => ({
     clauses: rule.clauses.map((clause) => compileClause(clause, (ref) => segments.require(ref), interner)),

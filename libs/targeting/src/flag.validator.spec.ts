@@ -133,6 +133,54 @@ describe('validateFlagEnvironment', () => {
     ]);
   });
 
+  it('accepts experiment rollouts whose control is both tracked and untracked', () => {
+    const rollout = {
+      experiment: 'checkout-2026',
+      variations: [
+        { variation: 'treatment', weight: 10_000 },
+        { variation: 'control', weight: 10_000 },
+        { variation: 'control', weight: 80_000, untracked: true },
+      ],
+    };
+    expect(validateFlagEnvironment(checkout, settings({ defaultServe: { rollout } }), known())).toEqual([]);
+    // Without an experiment, `untracked: false` says nothing and is harmless.
+    const plain = { variations: [{ variation: 'control', weight: 100_000, untracked: false }] };
+    expect(validateFlagEnvironment(checkout, settings({ defaultServe: { rollout: plain } }), known())).toEqual([]);
+  });
+
+  it('refuses untracked slices outside experiment rollouts, and a variation twice on the same side', () => {
+    const s = settings({
+      rules: [
+        {
+          id: 'r',
+          clauses: [],
+          serve: { rollout: { variations: [{ variation: 'treatment', weight: 50_000 }, { variation: 'control', weight: 50_000, untracked: true }] } },
+        },
+      ],
+      defaultServe: {
+        rollout: {
+          experiment: 'checkout-2026',
+          variations: [
+            { variation: 'control', weight: 10_000 },
+            { variation: 'control', weight: 10_000 },
+            { variation: 'treatment', weight: 40_000, untracked: true },
+            { variation: 'treatment', weight: 40_000, untracked: true },
+          ],
+        },
+      },
+    });
+    expect(validateFlagEnvironment(checkout, s, known())).toEqual([
+      { path: 'rules[0].serve.rollout.variations[1].untracked', message: 'only a rollout that runs an experiment ("experiment") can have untracked slices' },
+      { path: 'defaultServe.rollout.variations[1].variation', message: 'variation "control" appears twice tracked' },
+      { path: 'defaultServe.rollout.variations[3].variation', message: 'variation "treatment" appears twice untracked' },
+    ]);
+    // Outside an experiment a variation still appears once, untracked or not.
+    const twice = { variations: [{ variation: 'control', weight: 50_000 }, { variation: 'control', weight: 50_000 }] };
+    expect(validateFlagEnvironment(checkout, settings({ defaultServe: { rollout: twice } }), known())).toEqual([
+      { path: 'defaultServe.rollout.variations[1].variation', message: 'variation "control" appears twice' },
+    ]);
+  });
+
   it('reports schema problems of untrusted input with JSON paths', () => {
     expect(validateFlagEnvironment(checkout, { on: 'yes', rules: [{ id: 'r', clauses: [{ attribute: 'a', operator: 'like', values: [] }], serve: {} }] }, known())).toEqual([
       { path: 'offVariation', message: 'is required' },

@@ -10,3 +10,4 @@ export { patternProblem } from './pattern.safety';
 export { parseIsoDate } from './date.parser';
 export { compileConditions, validateConditions } from './conditions.compiler';
 export type { CompiledConditions } from './conditions.compiler';
+export { AttributeRef, parseAttributePath } from './attribute-path.resolver';

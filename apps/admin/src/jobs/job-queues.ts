@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ALERTS_QUEUE, GUARDRAILS_QUEUE, RELEASE_PLANS_QUEUE, SCHEDULED_CHANGES_QUEUE, SECRET_MAINTENANCE_QUEUE, bullPrefix } from '@flagstream/changes';
+import { ALERTS_QUEUE, EXPERIMENTS_QUEUE, GUARDRAILS_QUEUE, RELEASE_PLANS_QUEUE, SCHEDULED_CHANGES_QUEUE, SECRET_MAINTENANCE_QUEUE, bullPrefix } from '@flagstream/changes';
 
 /** Every queue the worker runs, in the order the admin API lists them. */
-export const JOB_QUEUE_NAMES = [SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE] as const;
+export const JOB_QUEUE_NAMES = [SCHEDULED_CHANGES_QUEUE, RELEASE_PLANS_QUEUE, GUARDRAILS_QUEUE, ALERTS_QUEUE, SECRET_MAINTENANCE_QUEUE, EXPERIMENTS_QUEUE] as const;
 
 /** A queue the failed-jobs routes may look into; any other name is a client mistake. */
 export type JobQueueName = (typeof JOB_QUEUE_NAMES)[number];
@@ -34,6 +34,7 @@ export function openJobQueues(connection: Redis, keyPrefix: string, onError: (er
     [GUARDRAILS_QUEUE]: open(GUARDRAILS_QUEUE),
     [ALERTS_QUEUE]: open(ALERTS_QUEUE),
     [SECRET_MAINTENANCE_QUEUE]: open(SECRET_MAINTENANCE_QUEUE),
+    [EXPERIMENTS_QUEUE]: open(EXPERIMENTS_QUEUE),
   };
 }
 

@@ -63,8 +63,15 @@ function toRows(events: SdkEventsBatchV1['events'], principal: SdkPrincipal, rec
   return events.map((e): NewSdkEvent => {
     const occurredAt = new Date(sdkEventTime(e.timestamp));
     switch (e.kind) {
-      case 'exposure':
-        return { ...base, kind: 'exposure', flag: e.flag, variation: e.variation, contextKey: e.contextKey, occurredAt };
+      case 'exposure': {
+        const row: NewSdkEvent = { ...base, kind: 'exposure', flag: e.flag, variation: e.variation, contextKey: e.contextKey, occurredAt };
+        // The schema has made sure that a unit comes only with an experiment.
+        if (e.experiment !== undefined) {
+          row.experiment = e.experiment;
+          if (e.unit !== undefined) row.unit = e.unit;
+        }
+        return row;
+      }
       case 'metric':
         return { ...base, kind: 'metric', name: e.name, value: e.value, contextKey: e.contextKey, occurredAt };
     }

@@ -114,7 +114,16 @@ function contextOf(body: unknown, key?: string): Record<string, unknown> {
 }
 
 function success(r: EvaluationResultV1 & { metadata?: Record<string, string | number | boolean> }) {
-  return { key: r.key, value: r.value, reason: r.reason, ...(r.variation !== undefined ? { variant: r.variation } : {}), metadata: r.metadata ?? (r.ruleId ? { ruleId: r.ruleId } : {}) };
+  return { key: r.key, value: r.value, reason: r.reason, ...(r.variation !== undefined ? { variant: r.variation } : {}), metadata: r.metadata ?? flagMetadata(r) };
+}
+
+/** OFREP's flat metadata of a flag result: the rule, and the experiment marker (OpenFeature hooks read it as `flagMetadata`). */
+export function flagMetadata(r: EvaluationResultV1): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (r.ruleId) metadata['ruleId'] = r.ruleId;
+  if (r.experiment !== undefined) metadata['experiment'] = r.experiment;
+  if (r.experimentUnit !== undefined) metadata['experimentUnit'] = r.experimentUnit;
+  return metadata;
 }
 
 /** A config item's effective value as an OFREP object flag; metadata says where it came from. */

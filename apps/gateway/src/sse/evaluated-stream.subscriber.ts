@@ -8,15 +8,27 @@ export interface MessageSink {
   close(reason: string): void;
 }
 
+/** What a client key may see of a result: no rule ids or messages, but the experiment marker (its SDK reports exposures). */
 export function evaluated(r: EvaluationResultV1): EvaluatedFlagV1 {
   const out: EvaluatedFlagV1 = { value: r.value, reason: r.reason };
   if (r.variation !== undefined) out.variant = r.variation;
   if (r.errorCode !== undefined) out.errorCode = r.errorCode;
+  if (r.experiment !== undefined) out.experiment = r.experiment;
+  if (r.experimentUnit !== undefined) out.experimentUnit = r.experimentUnit;
   return out;
 }
 
-function same(a: EvaluatedFlagV1 | undefined, b: EvaluatedFlagV1): boolean {
-  return !!a && a.variant === b.variant && a.reason === b.reason && a.errorCode === b.errorCode && JSON.stringify(a.value) === JSON.stringify(b.value);
+/** Same for the client: a context moved into or out of an experiment (same value) is news too. */
+export function sameEvaluated(a: EvaluatedFlagV1 | undefined, b: EvaluatedFlagV1): boolean {
+  return (
+    !!a &&
+    a.variant === b.variant &&
+    a.reason === b.reason &&
+    a.errorCode === b.errorCode &&
+    a.experiment === b.experiment &&
+    a.experimentUnit === b.experimentUnit &&
+    JSON.stringify(a.value) === JSON.stringify(b.value)
+  );
 }
 
 /**
@@ -54,7 +66,7 @@ export class EvaluatedStreamSubscriber implements HubSubscriber {
         continue;
       }
       const now = evaluated(evaluator.evaluate(key, this.context));
-      if (!same(this.sent.get(key), now)) {
+      if (!sameEvaluated(this.sent.get(key), now)) {
         changed[key] = now;
         this.sent.set(key, now);
       }

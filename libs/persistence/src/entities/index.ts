@@ -15,6 +15,7 @@ export * from './release-plan.entity';
 export * from './secret.entity';
 export * from './signing-key.entity';
 export * from './certificate.entity';
+export * from './experiment.entity';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -31,6 +32,7 @@ import { SegmentEntity } from './segment.entity';
 import { ScheduledChangeEntity } from './scheduled-change.entity';
 import { SecretEntity, SecretPolicyEntity, SecretRotationPolicyEntity, SecretVersionEntity } from './secret.entity';
 import { SigningKeyEntity, SigningKeySettingsEntity } from './signing-key.entity';
+import { ExperimentEntity, ExperimentMetricEntity, ExperimentSnapshotEntity } from './experiment.entity';
 import { CertificateAuthorityEntity, CertificateEntity, CertificateSettingsEntity, CertificateVersionEntity } from './certificate.entity';
 import { ReleasePlanEntity, ReleasePlanGuardrailEntity, ReleasePlanMilestoneEntity, ReleasePlanTransitionEntity } from './release-plan.entity';
 
@@ -62,4 +64,7 @@ export const ENTITIES = [
   CertificateEntity,
   CertificateVersionEntity,
   CertificateSettingsEntity,
+  ExperimentEntity,
+  ExperimentMetricEntity,
+  ExperimentSnapshotEntity,
 ];

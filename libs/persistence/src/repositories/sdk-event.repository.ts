@@ -15,7 +15,15 @@ interface NewSdkEventBase {
 
 /** One row for `sdk_events`: an exposure or a metric observation. */
 export type NewSdkEvent =
-  | (NewSdkEventBase & { kind: 'exposure'; flag: string; variation: string })
+  | (NewSdkEventBase & {
+      kind: 'exposure';
+      flag: string;
+      variation: string;
+      /** The experiment the exposure put its unit into (`experiment_key`); absent outside experiments. */
+      experiment?: string;
+      /** Only with `experiment`: the unit when it is not `contextKey` (`unit_key`). */
+      unit?: string;
+    })
   | (NewSdkEventBase & { kind: 'metric'; name: string; value: number });
 
 /** What a guardrail compares: exposures of one flag, split by variation, and one metric's events. */
@@ -83,6 +91,8 @@ export class SdkEventRepository {
       occurredAt: [] as string[],
       receivedAt: [] as string[],
       sdkKeyId: [] as string[],
+      experiment: [] as Array<string | null>,
+      unit: [] as Array<string | null>,
     };
     for (const e of events) {
       cols.environmentId.push(e.environmentId);
@@ -95,11 +105,14 @@ export class SdkEventRepository {
       cols.occurredAt.push(e.occurredAt.toISOString());
       cols.receivedAt.push(e.receivedAt.toISOString());
       cols.sdkKeyId.push(e.sdkKeyId);
+      const experiment = e.kind === 'exposure' ? (e.experiment ?? null) : null;
+      cols.experiment.push(experiment);
+      cols.unit.push(experiment !== null && e.kind === 'exposure' ? (e.unit ?? null) : null);
     }
     await this.em.query(
-      `INSERT INTO sdk_events (environment_id, kind, flag_key, variation, metric_name, metric_value, context_key, occurred_at, received_at, sdk_key_id)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::uuid[])`,
-      [cols.environmentId, cols.kind, cols.flag, cols.variation, cols.name, cols.value, cols.contextKey, cols.occurredAt, cols.receivedAt, cols.sdkKeyId],
+      `INSERT INTO sdk_events (environment_id, kind, flag_key, variation, metric_name, metric_value, context_key, occurred_at, received_at, sdk_key_id, experiment_key, unit_key)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::uuid[], $11::text[], $12::text[])`,
+      [cols.environmentId, cols.kind, cols.flag, cols.variation, cols.name, cols.value, cols.contextKey, cols.occurredAt, cols.receivedAt, cols.sdkKeyId, cols.experiment, cols.unit],
     );
     return events.length;
   }

@@ -18,6 +18,12 @@ export const SDK_EVENT_LIMITS = {
   maxFutureMs: 24 * 60 * 60 * 1000,
   /** How far in the past (by the gateway's clock) an event may be. */
   maxPastMs: 30 * 24 * 60 * 60 * 1000,
+  /**
+   * Largest magnitude of a metric value. Sums and sums of squares of values up to this stay far
+   * inside double precision in the aggregations (one huge value cannot overflow them and stall an
+   * experiment).
+   */
+  maxMetricMagnitude: 1e12,
 } as const;
 
 /** Metric names: a letter, then letters, digits, `_`, `.`, `:` or `-`; at most 128 characters. */
@@ -42,6 +48,17 @@ export interface SdkExposureEventV1 {
   /** The context's `targetingKey`: the unit experiments and guardrails count. */
   contextKey: string;
   timestamp: SdkEventTimestampV1;
+  /**
+   * The key (a slug) of the experiment this exposure puts the unit into: the evaluation result's
+   * `experiment`. Absent for units outside every experiment (and outside its coverage).
+   */
+  experiment?: string;
+  /**
+   * Only with `experiment`, when the experiment's unit is not the `targetingKey`: the value of the
+   * attribute named by the result's `experimentUnit` (1 to
+   * {@link SDK_EVENT_LIMITS.maxContextKeyLength} characters).
+   */
+  unit?: string;
 }
 
 /** One observation of a metric (an error, a latency, a purchase amount) for a context. */

@@ -31,12 +31,16 @@ export const SDK_EVENTS_SCHEMA_V1 = {
     exposure: {
       type: 'object',
       required: ['kind', 'flag', 'variation', 'contextKey', 'timestamp'],
+      // A unit means nothing outside an experiment (and storage refuses one without it).
+      dependentRequired: { unit: ['experiment'] },
       properties: {
         kind: { const: 'exposure' },
         flag: key,
         variation: key,
         contextKey,
         timestamp: { $ref: '#/$defs/timestamp' },
+        experiment: key,
+        unit: contextKey,
       },
     },
     metric: {
@@ -45,7 +49,7 @@ export const SDK_EVENTS_SCHEMA_V1 = {
       properties: {
         kind: { const: 'metric' },
         name: { type: 'string', pattern: METRIC_NAME_PATTERN_SOURCE },
-        value: { type: 'number' },
+        value: { type: 'number', minimum: -SDK_EVENT_LIMITS.maxMetricMagnitude, maximum: SDK_EVENT_LIMITS.maxMetricMagnitude },
         contextKey,
         timestamp: { $ref: '#/$defs/timestamp' },
       },

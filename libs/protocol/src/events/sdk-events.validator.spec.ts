@@ -14,6 +14,31 @@ describe('checkSdkEventsBatchV1', () => {
     expect(checkSdkEventsBatchV1({ events: [{ ...exposure, reason: 'SPLIT', ruleId: 'r' }], sdk: 'x' }, NOW)).toEqual([]);
   });
 
+  it('accepts an experiment key and unit on exposures, and names the path of a bad one', () => {
+    const inExperiment = { ...exposure, experiment: 'checkout-2026.q1', unit: 't'.repeat(SDK_EVENT_LIMITS.maxContextKeyLength) };
+    expect(checkSdkEventsBatchV1({ events: [inExperiment, { ...exposure, experiment: 'checkout-2026' }] }, NOW)).toEqual([]);
+    expect(
+      checkSdkEventsBatchV1(
+        {
+          events: [
+            { ...exposure, experiment: 'Checkout 2026' },
+            { ...exposure, experiment: 7 },
+            { ...inExperiment, unit: '' },
+            { ...inExperiment, unit: `${inExperiment.unit}t` },
+            { ...exposure, unit: 'tenant-1' },
+          ],
+        },
+        NOW,
+      ),
+    ).toEqual([
+      { path: 'events[0].experiment', message: 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$' },
+      { path: 'events[1].experiment', message: 'must be string' },
+      { path: 'events[2].unit', message: 'must NOT have fewer than 1 characters' },
+      { path: 'events[3].unit', message: 'must NOT have more than 256 characters' },
+      { path: 'events[4].experiment', message: 'is required with "unit"' },
+    ]);
+  });
+
   it('accepts the batch and field limits exactly, and refuses one more', () => {
     const full = { events: Array.from({ length: SDK_EVENT_LIMITS.maxEventsPerBatch }, () => exposure) };
     expect(checkSdkEventsBatchV1(full, NOW)).toEqual([]);
@@ -51,6 +76,14 @@ describe('checkSdkEventsBatchV1', () => {
       { path: 'events[3].kind', message: 'is required ("exposure" or "metric")' },
       { path: 'events[4].kind', message: 'must be "exposure" or "metric"' },
       { path: 'events[5]', message: 'must be object' },
+    ]);
+  });
+
+  it('refuses metric values beyond ±1e12 (they could overflow the sums of squares of the aggregations)', () => {
+    expect(checkSdkEventsBatchV1({ events: [{ ...metric, value: 1e12 }, { ...metric, value: -1e12 }] }, NOW)).toEqual([]);
+    expect(checkSdkEventsBatchV1({ events: [{ ...metric, value: 1e200 }, { ...metric, value: -1.000001e12 }] }, NOW)).toEqual([
+      { path: 'events[0].value', message: 'must be <= 1000000000000' },
+      { path: 'events[1].value', message: 'must be >= -1000000000000' },
     ]);
   });
 

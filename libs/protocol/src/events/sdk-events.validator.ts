@@ -40,6 +40,8 @@ function toProblem(error: ErrorObject): ValidationProblem {
   switch (error.keyword) {
     case 'required':
       return { path: appendPath(path, String(error.params.missingProperty)), message: 'is required' };
+    case 'dependentRequired':
+      return { path: appendPath(path, String(error.params.missingProperty)), message: `is required with "${String(error.params.property)}"` };
     case 'discriminator':
       return { path: appendPath(path, 'kind'), message: error.params.tagValue === undefined ? 'is required ("exposure" or "metric")' : 'must be "exposure" or "metric"' };
     case 'const':

@@ -51,4 +51,15 @@ export interface EvaluationResultV1 {
   prerequisite?: string;
   errorCode?: EvaluationErrorCode;
   errorMessage?: string;
+  /**
+   * The key of the experiment the context was put into: set only on results of a tracked slice of
+   * a rollout that has `experiment` (reason SPLIT). Units served from an `untracked` slice, and
+   * every other result, have none.
+   */
+  experiment?: string;
+  /**
+   * With `experiment`, when the rollout buckets by an attribute other than `targetingKey`: that
+   * attribute's path (`tenant.id`), whose value in the context is the experiment's unit.
+   */
+  experimentUnit?: string;
 }

@@ -18,6 +18,30 @@ describe('checkFlagSchemaV1', () => {
     expect(checkFlagSchemaV1('evaluationResult', { key: 'f', value: true, variation: 'on', reason: 'STATIC' })).toEqual([]);
   });
 
+  it('accepts experiment rollouts with untracked slices, and experiment markers on results', () => {
+    const rollout = {
+      experiment: 'checkout-2026',
+      bucketBy: 'tenant.id',
+      variations: [
+        { variation: 'on', weight: 10_000 },
+        { variation: 'off', weight: 10_000 },
+        { variation: 'off', weight: 80_000, untracked: true },
+      ],
+    };
+    expect(checkFlagSchemaV1('rollout', rollout)).toEqual([]);
+    expect(checkFlagSchemaV1('flagEnvironmentSettings', { ...settings, defaultServe: { rollout } })).toEqual([]);
+    const result = { key: 'f', value: true, variation: 'on', reason: 'SPLIT', experiment: 'checkout-2026', experimentUnit: 'tenant.id' };
+    expect(checkFlagSchemaV1('evaluationResult', result)).toEqual([]);
+    expect(checkFlagSchemaV1('rollout', { ...rollout, experiment: 'Checkout 2026', variations: [{ variation: 'on', weight: 100_000, untracked: 'yes' }] })).toEqual([
+      { path: 'variations[0].untracked', message: 'must be boolean' },
+      { path: 'experiment', message: 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$' },
+    ]);
+    expect(checkFlagSchemaV1('evaluationResult', { ...result, experiment: 'X', experimentUnit: '' })).toEqual([
+      { path: 'experiment', message: 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$' },
+      { path: 'experimentUnit', message: 'must NOT have fewer than 1 characters' },
+    ]);
+  });
+
   it('reports every structural problem with a JavaScript path', () => {
     expect(
       checkFlagSchemaV1('flagEnvironmentSettings', {

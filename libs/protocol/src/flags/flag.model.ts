@@ -92,6 +92,12 @@ export interface ClauseV1 {
 export interface WeightedVariationV1 {
   variation: string;
   weight: number;
+  /**
+   * Only in a rollout that runs an experiment (`RolloutV1.experiment`): the units of this slice
+   * are outside the experiment's traffic coverage. They are served the variation, but their
+   * results carry no `experiment`, so they are not counted. Refused on other rollouts.
+   */
+  untracked?: boolean;
 }
 
 /**
@@ -105,6 +111,11 @@ export interface RolloutV1 {
   bucketBy?: string;
   /** Replaces the flag's salt, e.g. to share buckets between flags of one experiment. */
   seed?: string;
+  /**
+   * The key (a slug) of the experiment this rollout runs. Results of its tracked slices (those
+   * without `untracked`) carry it as `EvaluationResultV1.experiment`; it does not move buckets.
+   */
+  experiment?: string;
 }
 
 export interface FixedServeV1 {

@@ -83,6 +83,7 @@ export const FLAG_SCHEMA_V1 = {
       properties: {
         variation: { type: 'string' },
         weight: { type: 'integer', minimum: 0, maximum: FLAG_LIMITS.bucketScale },
+        untracked: { type: 'boolean' },
       },
     },
     rollout: {
@@ -98,6 +99,7 @@ export const FLAG_SCHEMA_V1 = {
         },
         bucketBy: ref('attributePath'),
         seed: { type: 'string', minLength: 1, maxLength: FLAG_LIMITS.maxSaltLength },
+        experiment: ref('key'),
       },
     },
     serve: {
@@ -225,6 +227,8 @@ export const FLAG_SCHEMA_V1 = {
         prerequisite: { type: 'string' },
         errorCode: { enum: [...EVALUATION_ERROR_CODES] },
         errorMessage: { type: 'string' },
+        experiment: ref('key'),
+        experimentUnit: ref('attributePath'),
       },
     },
   },

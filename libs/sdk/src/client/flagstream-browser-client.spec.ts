@@ -188,6 +188,19 @@ describe('FlagstreamBrowserClient', () => {
     expect(changes).toEqual([['c'], ['a', 'b', 'd']]);
   });
 
+  it('passes on the experiment marker of the gateway\'s evaluation, and reports a move into an experiment as a change', async () => {
+    const outside = flag(false, 'off', 'SPLIT');
+    const inside: EvaluatedFlagV1 = { ...outside, experiment: 'checkout-2026', experimentUnit: 'tenant.id' };
+    const { client, conn } = await started({ a: inside, b: outside });
+    expect(client.booleanDetail('a', true)).toEqual({ value: false, variation: 'off', reason: 'SPLIT', experiment: 'checkout-2026', experimentUnit: 'tenant.id' });
+    expect(client.booleanDetail('b', true)).toEqual({ value: false, variation: 'off', reason: 'SPLIT' });
+    const { changes } = record(client);
+    conn.send('patch', 2, patch(2, { a: outside, b: { ...outside, experiment: 'checkout-2026' } }));
+    expect(changes).toEqual([['a', 'b']]);
+    expect(client.booleanDetail('a', true)).toEqual({ value: false, variation: 'off', reason: 'SPLIT' });
+    expect(client.booleanDetail('b', true).experiment).toBe('checkout-2026');
+  });
+
   it('calls a value listener only when that flag\'s value changes', async () => {
     const { client, conn } = await started({ a: on, b: on });
     const seen: Array<[unknown, unknown]> = [];

@@ -25,6 +25,10 @@ export interface EvaluationDetail<T> {
   reason: EvaluationReason;
   errorCode?: ErrorCode;
   errorMessage?: string;
+  /** The experiment the gateway's evaluation put this context into; absent otherwise (outside its coverage too). */
+  experiment?: string;
+  /** With `experiment`, when its unit is not the `targetingKey`: the attribute path of the unit (`tenant.id`). */
+  experimentUnit?: string;
 }
 
 /** Settings of {@link FlagstreamBrowserClient}. */
@@ -54,7 +58,7 @@ export interface FlagstreamBrowserClientOptions {
 export type BrowserClientEvents = {
   /** The client has values for its current context (at start, and after an `identify()` that had to wait). */
   ready: [];
-  /** Flags whose value, variant, reason or error code changed, or that were added or removed. */
+  /** Flags whose value, variant, reason, error code or experiment changed, or that were added or removed. */
   change: [keys: string[]];
   /** A revision from the gateway was applied. */
   revision: [revision: number];
@@ -290,6 +294,8 @@ export class FlagstreamBrowserClient extends Emitter<BrowserClientEvents> {
       }
       const out: EvaluationDetail<T> = { value: f.value as T, reason: f.reason };
       if (f.variant !== undefined) out.variation = f.variant;
+      if (typeof f.experiment === 'string') out.experiment = f.experiment;
+      if (typeof f.experimentUnit === 'string') out.experimentUnit = f.experimentUnit;
       return out;
     } catch (e) {
       return { value: defaultValue, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: String(e) };
@@ -496,7 +502,7 @@ export class FlagstreamBrowserClient extends Emitter<BrowserClientEvents> {
 }
 
 function sameFlag(a: EvaluatedFlagV1, b: EvaluatedFlagV1): boolean {
-  return a.reason === b.reason && a.errorCode === b.errorCode && sameValue(a, b);
+  return a.reason === b.reason && a.errorCode === b.errorCode && a.experiment === b.experiment && a.experimentUnit === b.experimentUnit && sameValue(a, b);
 }
 
 function sameValue(a: EvaluatedFlagV1, b: EvaluatedFlagV1): boolean {

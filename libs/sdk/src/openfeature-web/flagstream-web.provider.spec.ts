@@ -55,7 +55,7 @@ describe('FlagstreamWebProvider', () => {
   it('resolves values for the OpenFeature context, with OpenFeature reasons and error codes', async () => {
     const { provider, conn, client } = await registered({
       flag: on,
-      color: { value: 'blue', variant: 'blue', reason: 'SPLIT' },
+      color: { value: 'blue', variant: 'blue', reason: 'SPLIT', experiment: 'colors', experimentUnit: 'tenant.id' },
       limit: { value: 10, variant: 'ten', reason: 'DEFAULT' },
       config: { value: { a: 1 }, variant: 'v1', reason: 'STATIC' },
       broken: { value: null, reason: 'ERROR', errorCode: 'TARGETING_KEY_MISSING' },
@@ -66,6 +66,7 @@ describe('FlagstreamWebProvider', () => {
     expect(client.providerStatus).toBe(ProviderStatus.READY);
     expect(client.getBooleanDetails('flag', false)).toEqual({ flagKey: 'flag', value: true, variant: 'on', reason: 'TARGETING_MATCH', flagMetadata: { revision: 1 } });
     expect(client.getStringDetails('color', 'red')).toMatchObject({ value: 'blue', variant: 'blue', reason: 'SPLIT' });
+    expect(client.getStringDetails('color', 'red').flagMetadata).toEqual({ revision: 1, experiment: 'colors', experimentUnit: 'tenant.id' });
     expect(client.getNumberDetails('limit', 0)).toMatchObject({ value: 10, reason: 'DEFAULT' });
     expect(client.getObjectDetails('config', {})).toMatchObject({ value: { a: 1 }, reason: 'STATIC' });
     expect(client.getBooleanDetails('missing', true)).toMatchObject({ value: true, reason: 'ERROR', errorCode: ErrorCode.FLAG_NOT_FOUND });

@@ -6,6 +6,7 @@ import {
   ProviderFatalError,
   StandardResolutionReasons,
   type EvaluationContext as OpenFeatureContext,
+  type FlagMetadata,
   type JsonValue,
   type Paradigm,
   type Provider,
@@ -221,7 +222,10 @@ export class FlagstreamWebProvider implements Provider {
     const client = this.browserClient;
     if (!client) return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: 'the provider is not initialized' };
     const detail = read(client);
-    const out: ResolutionDetails<T> = { value: detail.value, reason: REASONS[detail.reason] ?? StandardResolutionReasons.UNKNOWN, flagMetadata: { revision: client.revision } };
+    const flagMetadata: FlagMetadata = { revision: client.revision };
+    if (detail.experiment !== undefined) flagMetadata['experiment'] = detail.experiment;
+    if (detail.experimentUnit !== undefined) flagMetadata['experimentUnit'] = detail.experimentUnit;
+    const out: ResolutionDetails<T> = { value: detail.value, reason: REASONS[detail.reason] ?? StandardResolutionReasons.UNKNOWN, flagMetadata };
     if (detail.variation !== undefined) out.variant = detail.variation;
     if (detail.errorCode !== undefined) out.errorCode = ERROR_CODES[detail.errorCode] ?? ErrorCode.GENERAL;
     if (detail.errorMessage !== undefined) out.errorMessage = detail.errorMessage;

@@ -104,6 +104,21 @@ describe('FlagstreamProvider with the OpenFeature server SDK', () => {
     return provider;
   }
 
+  it('puts the experiment marker of a result into flagMetadata', async () => {
+    const experiment = { rollout: { experiment: 'checkout-2026', bucketBy: 'tenant.id', variations: [{ variation: 'on', weight: 100_000 }] } };
+    const outside = { rollout: { experiment: 'checkout-2026', variations: [{ variation: 'on', weight: 100_000, untracked: true }] } };
+    await ready([flag('pricing', 'boolean', onOff, { defaultServe: experiment }), flag('promo', 'boolean', onOff, { defaultServe: outside })]);
+    const client = OpenFeature.getClient();
+    expect(await client.getBooleanDetails('pricing', false, { ...ctx, tenant: { id: 't1' } })).toEqual({
+      flagKey: 'pricing',
+      value: true,
+      variant: 'on',
+      reason: 'SPLIT',
+      flagMetadata: { revision: 5, experiment: 'checkout-2026', experimentUnit: 'tenant.id' },
+    });
+    expect(await client.getBooleanDetails('promo', false, ctx)).toEqual({ flagKey: 'promo', value: true, variant: 'on', reason: 'SPLIT', flagMetadata: { revision: 5 } });
+  });
+
   it('declares itself a server provider named flagstream', () => {
     const provider = new FlagstreamProvider(options());
     expect(provider.metadata.name).toBe('flagstream');

@@ -179,6 +179,8 @@ export class FlagstreamProvider implements Provider {
   private resolution<T>(detail: EvaluationDetail<T>): ResolutionDetails<T> {
     const flagMetadata: FlagMetadata = { revision: this.client.revision };
     if (detail.ruleId !== undefined) flagMetadata['ruleId'] = detail.ruleId;
+    if (detail.experiment !== undefined) flagMetadata['experiment'] = detail.experiment;
+    if (detail.experimentUnit !== undefined) flagMetadata['experimentUnit'] = detail.experimentUnit;
     const out: ResolutionDetails<T> = { value: detail.value, reason: REASONS[detail.reason] ?? StandardResolutionReasons.UNKNOWN, flagMetadata };
     if (detail.variation !== undefined) out.variant = detail.variation;
     if (detail.errorCode !== undefined) out.errorCode = ERROR_CODES[detail.errorCode] ?? ErrorCode.GENERAL;
