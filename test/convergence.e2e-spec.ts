@@ -5,6 +5,7 @@ import { startAdmin } from './support/admin-harness';
 import { sleep, startGatewayOn, startRedisServer, type KillableGateway, type RedisProcess } from './support/convergence-harness';
 import { openSse } from './support/sse-client';
 import type { GatewayConfig } from '../apps/gateway/src/gateway.runtime';
+import { rng } from './support/seeded-random';
 
 /*
  * The issue's convergence requirement: hundreds of SSE clients, hundreds of admin writes, the
@@ -28,17 +29,6 @@ const ARCHIVABLE = ['bool-8', 'bool-9'];
 const SEGMENTS = ['beta', 'staff', 'vip'];
 const GATEWAY_CONFIG: Partial<GatewayConfig> = { maxConnectionsPerKey: 100, backlogSize: 100, resyncMs: 1000, heartbeatMs: 5000 };
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function waitFor(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

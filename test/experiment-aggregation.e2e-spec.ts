@@ -2,6 +2,7 @@ import { ExperimentResults, type ExperimentTotals } from '@flagstream/changes';
 import type { ExperimentEntity, ExperimentSnapshotEntity, NewExperimentMetric, NewSdkEvent } from '@flagstream/persistence';
 import type { ExperimentAnalysis } from '@flagstream/stats';
 import { createProject, eventually, startAdmin, type AdminHarness } from './support/admin-harness';
+import { rng } from './support/seeded-random';
 
 /**
  * The experiment aggregation against real Postgres: events are written straight into sdk_events
@@ -93,17 +94,6 @@ function expectedTotals(raw: readonly Raw[], x: { key: string; variations: strin
   return { units: { byVariation, multipleExposureUnits: multiple }, metrics };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function closeTotals(actual: ExperimentTotals, expected: ExperimentTotals): void {
   expect(actual.units).toEqual(expected.units);

@@ -2,6 +2,7 @@ import { FlagstreamClient, gatewayExposureSender, gatewayMetricSender, type Metr
 import { createProject, createToken, eventually, type ApiClient } from './support/admin-harness';
 import { startGateway, type GatewayHarness } from './support/gateway-harness';
 import { startSchedulingAdmin, startWorker, type SchedulingAdminHarness, type WorkerHarness } from './support/worker-harness';
+import { rng } from './support/seeded-random';
 
 /**
  * An experiment end to end, with every real part: the admin API starts it (writing the flag's
@@ -13,17 +14,6 @@ const P = '/api/v1/projects/shop';
 const X = `${P}/experiments`;
 const USERS = Array.from({ length: 2400 }, (_, i) => `user-${i}`);
 
-/** Deterministic pseudo-random numbers (mulberry32): the same purchases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('an experiment from the SDK to the results', () => {
   let h: SchedulingAdminHarness;
