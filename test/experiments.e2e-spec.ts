@@ -229,7 +229,14 @@ describe('experiments: the admin API and the rollout an experiment writes', () =
   it('stop with restore leaves alone a serve someone replaced while it ran (no flag write)', async () => {
     await expectStatus(await api.post(X, body('badge-x', 'badges')), 201);
     await expectStatus(await api.post(`${X}/badge-x/start`), 200);
+    const problem = async () => (await expectStatus(await viewer.get(`${X}/badge-x/results`), 200)).assignmentProblem;
+    // The flag is off in staging: the experiment's rollout is in place but nobody reaches it.
+    expect(await problem()).toBe('the flag is off in "staging": it serves its off variation and records no exposure');
+    expect((await api.post(`${P}/flags/badges/environments/staging/toggle`, { on: true })).status).toBe(200);
+    expect(await problem()).toBeNull();
     await putSettings('badges', (s) => ({ ...s, defaultServe: { variation: 'red' } }));
+    // The results say that no unit is assigned any more, before anyone reads a stale read-out.
+    expect(await problem()).toBe('the flag\'s default serve in "staging" no longer runs this experiment (it was replaced): no unit is assigned; stop the experiment');
     const rev = await revision();
     const stopped = await expectStatus(await api.post(`${X}/badge-x/stop`, { action: 'restore' }), 200);
     expect(stopped).toMatchObject({ status: 'stopped', outcome: { action: 'restore' } });
@@ -238,6 +245,7 @@ describe('experiments: the admin API and the rollout an experiment writes', () =
     const [audit] = await h.db.query<{ action: string; after: { flagChange?: unknown } }>(`SELECT action, after FROM audit_events WHERE target_key = 'badge-x' ORDER BY seq DESC LIMIT 1`);
     expect(audit.action).toBe('experiment.stopped');
     expect(audit.after.flagChange).toBeUndefined();
+    expect(await problem()).toBeNull(); // stopped: nothing to assign any more
   });
 
   it('takes over a rule\'s serve when given one, bucketing by the unit attribute', async () => {

@@ -107,12 +107,17 @@ export interface ExperimentResultsView {
   progress: { units: number; days: number | null; primaryMinimumDetectableEffect: { absolute: number; relative: number | null } | null };
   /** Why there are no statistics yet, when there are none. */
   waitingFor: string | null;
+  /**
+   * For a running experiment: why its units are not being assigned as it says (the flag turned
+   * off, its rollout replaced or re-weighted since the start), or null when they are.
+   */
+  assignmentProblem: string | null;
   health: ExperimentAnalysis['health'] | null;
   metrics: Array<ExperimentAnalysis['metrics'][number] & { event: string; denominatorEvent: string | null; windowSeconds: number | null; metricKind: ExperimentMetricEntity['kind'] }>;
 }
 
 /** The results view of an experiment from its latest snapshot (pure). */
-export function presentExperimentResults(experiment: ExperimentEntity, metrics: readonly ExperimentMetricEntity[], snapshot: ExperimentSnapshotEntity | null): ExperimentResultsView {
+export function presentExperimentResults(experiment: ExperimentEntity, metrics: readonly ExperimentMetricEntity[], snapshot: ExperimentSnapshotEntity | null, assignmentProblem: string | null = null): ExperimentResultsView {
   const totals = snapshot ? (snapshot.totals as unknown as ExperimentTotals) : null;
   const analysis = snapshot ? (snapshot.analysis as unknown as ExperimentAnalysis | null) : null;
   const unitCount = totals ? Object.values(totals.units.byVariation).reduce((s, n) => s + n, 0) : 0;
@@ -142,6 +147,7 @@ export function presentExperimentResults(experiment: ExperimentEntity, metrics: 
       primaryMinimumDetectableEffect: primary?.minimumDetectableEffect ?? null,
     },
     waitingFor: waitingFor(experiment, snapshot, analysis),
+    assignmentProblem,
     health: analysis?.health ?? null,
     metrics: analysis
       ? analysis.metrics.map((r, i) => {

@@ -1,4 +1,4 @@
-import { experimentProblems, experimentRollout, runsExperiment, serveAt, trackedWeights, withServeAt, type NewExperimentInput } from './experiments.rules';
+import { assignmentProblem, experimentProblems, experimentRollout, runsExperiment, serveAt, trackedWeights, withServeAt, type NewExperimentInput } from './experiments.rules';
 
 const valid = (): NewExperimentInput => ({
   key: 'checkout-button',
@@ -218,5 +218,45 @@ describe('serve placement', () => {
     expect(runsExperiment(serveAt(withServeAt(settings, 'staff', rollout), 'staff'), 'x1')).toBe(true);
     expect(runsExperiment(serveAt(settings, null), 'x1')).toBe(false);
     expect(runsExperiment(rollout, 'x2')).toBe(false);
+  });
+});
+
+describe('assignmentProblem', () => {
+  const x = {
+    key: 'x1',
+    unitAttribute: 'targetingKey',
+    controlVariation: 'blue',
+    variations: [
+      { variation: 'blue', weight: 1 },
+      { variation: 'green', weight: 1 },
+    ],
+    coverage: 0.5,
+    ruleId: null,
+  };
+  const settings = {
+    on: true,
+    offVariation: 'blue',
+    prerequisites: [],
+    rules: [{ id: 'beta-users', clauses: [], serve: { variation: 'green' } }],
+    defaultServe: { rollout: experimentRollout(x) },
+    salt: 'checkout-button',
+  };
+
+  it('is null while the flag serves the experiment as it was started', () => {
+    expect(assignmentProblem(x, settings, 'production')).toBeNull();
+  });
+
+  it('says when the serve was replaced, re-weighted, or the flag turned off', () => {
+    expect(assignmentProblem(x, { ...settings, defaultServe: { variation: 'green' } }, 'production')).toBe(
+      'the flag\'s default serve in "production" no longer runs this experiment (it was replaced): no unit is assigned; stop the experiment',
+    );
+    const reweighted = { ...experimentRollout(x), variations: [{ variation: 'blue', weight: 10_000 }, { variation: 'green', weight: 40_000 }, { variation: 'blue', weight: 50_000, untracked: true }] };
+    expect(assignmentProblem(x, { ...settings, defaultServe: { rollout: reweighted } }, 'production')).toBe(
+      'the flag\'s default serve in "production" runs this experiment with other slices than it defines (edited since the start): the results mix allocations',
+    );
+    expect(assignmentProblem(x, { ...settings, on: false }, 'production')).toBe('the flag is off in "production": it serves its off variation and records no exposure');
+    expect(assignmentProblem({ ...x, ruleId: 'beta-users' }, settings, 'staging')).toBe(
+      'the flag\'s serve of rule "beta-users" in "staging" no longer runs this experiment (it was replaced): no unit is assigned; stop the experiment',
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { ErrorDetail } from '@flagstream/errors';
 import {
   FLAG_LIMITS,
@@ -241,6 +242,25 @@ export function withServeAt(settings: FlagEnvironmentSettingsV1, ruleId: string 
 /** Whether a serve is the rollout of experiment `key` (not replaced by an edit since the start). */
 export function runsExperiment(serve: ServeV1 | undefined, key: string): boolean {
   return serve?.rollout?.experiment === key;
+}
+
+/**
+ * Why a running experiment's units are not being assigned as it says, or null when they are: the
+ * flag is off there (it serves its off variation: no exposure), its serve no longer runs the
+ * experiment (replaced since the start: no exposure), or it runs it with other slices (re-weighted
+ * by an edit: the results mix allocations).
+ */
+export function assignmentProblem(
+  x: Pick<ExperimentEntity, 'key' | 'unitAttribute' | 'controlVariation' | 'variations' | 'coverage' | 'ruleId'>,
+  settings: FlagEnvironmentSettingsV1,
+  environment: string,
+): string | null {
+  const serve = serveAt(settings, x.ruleId);
+  const where = x.ruleId === null ? 'default serve' : `serve of rule "${x.ruleId}"`;
+  if (!runsExperiment(serve, x.key)) return `the flag's ${where} in "${environment}" no longer runs this experiment (it was replaced): no unit is assigned; stop the experiment`;
+  if (!isDeepStrictEqual(serve!.rollout, experimentRollout(x))) return `the flag's ${where} in "${environment}" runs this experiment with other slices than it defines (edited since the start): the results mix allocations`;
+  if (!settings.on) return `the flag is off in "${environment}": it serves its off variation and records no exposure`;
+  return null;
 }
 
 /** The variations a serve can serve (to check that a serve from the past still fits the flag). */

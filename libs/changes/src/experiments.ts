@@ -27,6 +27,7 @@ import {
   EXPERIMENT_DEFAULTS,
   experimentProblems,
   experimentRollout,
+  assignmentProblem,
   runsExperiment,
   serveAt,
   variationsOf,
@@ -265,7 +266,7 @@ export class Experiments {
     const r = this.store.read;
     const project = await mustProject(r, projectKey);
     const experiment = await mustExperiment(r, project, key);
-    return presentExperimentResults(experiment, await r.experiments.metrics(experiment.id), await r.experiments.latestSnapshot(experiment.id));
+    return presentExperimentResults(experiment, await r.experiments.metrics(experiment.id), await r.experiments.latestSnapshot(experiment.id), await assignmentProblemOf(r, experiment));
   }
 
   /** The results over time, oldest first: `limit` snapshots after the snapshot id `after`. */
@@ -291,7 +292,7 @@ export class Experiments {
     if (!made) throw new ConflictError(`another aggregation of experiment "${key}" is running; its results will be as fresh: read them with GET …/experiments/${key}/results when it is done`);
     const snapshot = made;
     const experiment = await mustExperiment(r, project, key);
-    const view = presentExperimentResults(experiment, await r.experiments.metrics(experiment.id), snapshot);
+    const view = presentExperimentResults(experiment, await r.experiments.metrics(experiment.id), snapshot, await assignmentProblemOf(r, experiment));
     const env = await environmentOf(r, experiment);
     return this.changes.write(w, async () => ({
       result: view,
@@ -411,6 +412,14 @@ async function environmentOf(r: Repositories, x: ExperimentEntity): Promise<Envi
   const env = await r.environments.findById(x.environmentId);
   if (!env) throw new Error(`environment ${x.environmentId} of experiment ${x.id} is missing`);
   return env;
+}
+
+/** For a running experiment, why its units are not assigned as it says (see `assignmentProblem`). */
+async function assignmentProblemOf(r: Repositories, x: ExperimentEntity): Promise<string | null> {
+  if (x.status !== 'running') return null;
+  const env = await environmentOf(r, x);
+  const settings = await r.flags.findSettings(x.flagId, env.id);
+  return settings ? assignmentProblem(x, settingsOf(settings), env.key) : null;
 }
 
 async function mustSettings(r: Repositories, flag: FlagEntity, env: EnvironmentEntity, lock = false) {
