@@ -27,17 +27,21 @@ export const MIN_UNITS_FOR_ANALYSIS = 2;
 
 const ZERO: VariationMetricTotals = { n: 0, converted: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 };
 
-/** Arranges the repository's rows by metric key and variation (every variation present, zeros when no unit). */
+/**
+ * Arranges the repository's rows by metric key and variation: every variation present, n its
+ * counted units, sums zero where no unit sent events.
+ */
 export function experimentTotals(experiment: Pick<ExperimentEntity, 'variations'>, metrics: readonly ExperimentMetricEntity[], units: ExperimentUnitTotals, rows: readonly ExperimentMetricTotalsRow[]): ExperimentTotals {
   const keys = experiment.variations.map((v) => v.variation);
+  const n = (k: string) => units.byVariation[k] ?? 0;
   return {
-    units: { byVariation: Object.fromEntries(keys.map((k) => [k, units.byVariation[k] ?? 0])), multipleExposureUnits: units.multipleExposureUnits },
+    units: { byVariation: Object.fromEntries(keys.map((k) => [k, n(k)])), multipleExposureUnits: units.multipleExposureUnits },
     metrics: metrics.map((m) => ({
       key: m.key,
       byVariation: Object.fromEntries(
         keys.map((k) => {
           const row = rows.find((r) => r.position === m.position && r.variation === k);
-          return [k, row ? { n: row.n, converted: row.converted, sumX: row.sumX, sumX2: row.sumX2, sumY: row.sumY, sumY2: row.sumY2, sumXY: row.sumXY } : { ...ZERO }];
+          return [k, row ? { n: n(k), converted: row.converted, sumX: row.sumX, sumX2: row.sumX2, sumY: row.sumY, sumY2: row.sumY2, sumXY: row.sumXY } : { ...ZERO, n: n(k) }];
         }),
       ),
     })),

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
 import { KEY_PATTERN } from '@flagstream/protocol';
 import { KEY_MESSAGE } from '../projects/project.dto';
 
@@ -24,3 +24,19 @@ export const ClientVisibleProperty = () => applyDecorators(ApiPropertyOptional({
 /** The version a write expects (optimistic concurrency); `If-Match` may carry it instead. */
 export const VersionProperty = (description = 'the version being changed (or send If-Match)') =>
   applyDecorators(ApiPropertyOptional({ description }), IsOptional(), IsInt(), Min(1));
+
+/** Optional `reason` of a write: 1 to 500 characters without control characters (it goes into the audit record). */
+export const ReasonProperty = (description: string) =>
+  applyDecorators(
+    ApiPropertyOptional({ description }),
+    IsOptional(),
+    IsString(),
+    MinLength(1),
+    MaxLength(500),
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'reason must not contain control characters' }),
+  );
+
+/** An optional list filter naming a key (`environment`, `flag`…): a slug. */
+export const KeyFilterProperty = (name: string, description?: string) =>
+  applyDecorators(ApiPropertyOptional(description ? { description } : {}), IsOptional(), IsString(), Matches(KEY_PATTERN, { message: `${name} ${KEY_MESSAGE}` }));

@@ -1,11 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { EXPERIMENT_DEFAULTS, MAX_EXPERIMENT_METRICS, MAX_EXPERIMENT_VARIATIONS, MAX_EXPERIMENT_WEIGHT, MAX_METRIC_WINDOW_SECONDS } from '@flagstream/changes';
 import { EXPERIMENT_METRIC_KINDS, EXPERIMENT_METRIC_ROLES, EXPERIMENT_STATUSES, type ExperimentMetricKind, type ExperimentMetricRole, type ExperimentStatus } from '@flagstream/persistence';
-import { KEY_PATTERN } from '@flagstream/protocol';
+import { KeyFilterProperty, ReasonProperty } from '../common/dto.properties';
 import { PageQuery } from '../common/page.query';
-import { KEY_MESSAGE } from '../projects/project.dto';
 
 // The DTOs check types and unknown fields; the domain (experimentProblems) checks the values and
 // reports every problem of a body at once, each with its path.
@@ -137,16 +136,10 @@ export class ExperimentListQuery extends PageQuery {
   @IsIn(EXPERIMENT_STATUSES as ExperimentStatus[])
   status?: ExperimentStatus;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @KeyFilterProperty('environment')
   environment?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `flag ${KEY_MESSAGE}` })
+  @KeyFilterProperty('flag')
   flag?: string;
 }
 
@@ -161,13 +154,7 @@ export class StopExperimentDto {
   @MaxLength(64)
   variation?: string;
 
-  @ApiPropertyOptional({ description: 'why (kept in the outcome and the audit record; defaults to the X-Flagstream-Reason header)' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(500)
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'reason must not contain control characters' })
+  @ReasonProperty('why (kept in the outcome and the audit record; defaults to the X-Flagstream-Reason header)')
   reason?: string;
 }
 

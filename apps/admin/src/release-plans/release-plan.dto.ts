@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { GUARDRAIL_DEFAULTS, MAX_BAKE_SECONDS, MAX_GUARDRAILS, MAX_GUARDRAIL_WINDOW_SECONDS, MAX_MILESTONES } from '@flagstream/changes';
 import { RELEASE_PLAN_STATUSES, type ReleasePlanStatus } from '@flagstream/persistence';
 import { KEY_PATTERN, METRIC_NAME_PATTERN } from '@flagstream/protocol';
+import { KeyFilterProperty, ReasonProperty } from '../common/dto.properties';
 import { PageQuery } from '../common/page.query';
 import { KEY_MESSAGE } from '../projects/project.dto';
 
@@ -141,13 +142,7 @@ export class CreateReleasePlanDto {
   @Type(() => GuardrailDto)
   guardrails?: GuardrailDto[];
 
-  @ApiPropertyOptional({ description: 'why (defaults to the X-Flagstream-Reason header)' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(500)
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'reason must not contain control characters' })
+  @ReasonProperty('why (defaults to the X-Flagstream-Reason header)')
   reason?: string;
 }
 
@@ -157,15 +152,9 @@ export class ReleasePlanListQuery extends PageQuery {
   @IsIn(RELEASE_PLAN_STATUSES as ReleasePlanStatus[])
   status?: ReleasePlanStatus;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @KeyFilterProperty('environment')
   environment?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `flag ${KEY_MESSAGE}` })
+  @KeyFilterProperty('flag')
   flag?: string;
 }

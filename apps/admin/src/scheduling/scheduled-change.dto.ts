@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateNested, validateSync } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, ValidateNested, validateSync } from 'class-validator';
 import type { ScheduledChangeSpec } from '@flagstream/changes';
 import { ValidationError } from '@flagstream/errors';
 import { SCHEDULED_CHANGE_STATUSES, type ScheduledChangeStatus } from '@flagstream/persistence';
 import { isValidConfigKey, KEY_PATTERN } from '@flagstream/protocol';
+import { KeyFilterProperty, ReasonProperty } from '../common/dto.properties';
 import { PageQuery } from '../common/page.query';
 import { flattenValidationErrors } from '../common/validation.pipe';
 import { TENANT_PATTERN } from '../configs/config.pipes';
@@ -38,13 +39,7 @@ export class CreateScheduleDto {
   @IsObject()
   change!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'why (defaults to the X-Flagstream-Reason header); recorded with the change when it applies' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(500)
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'reason must not contain control characters' })
+  @ReasonProperty('why (defaults to the X-Flagstream-Reason header); recorded with the change when it applies')
   reason?: string;
 }
 
@@ -75,16 +70,10 @@ export class ScheduleListQuery extends PageQuery {
   @IsIn(SCHEDULED_CHANGE_STATUSES as ScheduledChangeStatus[])
   status?: ScheduledChangeStatus;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @KeyFilterProperty('environment')
   environment?: string;
 
-  @ApiPropertyOptional({ description: 'changes of this flag' })
-  @IsOptional()
-  @IsString()
-  @Matches(KEY_PATTERN, { message: `flag ${KEY_MESSAGE}` })
+  @KeyFilterProperty('flag', 'changes of this flag')
   flag?: string;
 
   @ApiPropertyOptional({ description: 'changes of this config item' })

@@ -52,4 +52,13 @@ describe('PostgresEventWriter', () => {
       { context_key: 'next-day', part: name(day0 + DAY) },
     ]);
   });
+
+  it('stores the write time as received_at, not the time the request came in', async () => {
+    const clock = Math.floor(Date.now() / DAY) * DAY + 200 * DAY;
+    const writer = new PostgresEventWriter(store, () => clock);
+    // Accepted a minute before the write (it waited in the queue).
+    await writer.write([{ kind: 'metric', environmentId: randomUUID(), sdkKeyId: randomUUID(), name: 'm', value: 1, contextKey: 'queued', occurredAt: new Date(clock - 90_000), receivedAt: new Date(clock - 60_000) }]);
+    const [row] = await db.query<{ received_at: Date }>(`SELECT received_at FROM sdk_events WHERE context_key = 'queued'`);
+    expect(row!.received_at.getTime()).toBe(clock);
+  });
 });

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isPermanentWriteError, type NewSdkEvent, type Store } from '@flagstream/persistence';
-import { SDK_EVENT_LIMITS } from '@flagstream/protocol';
 import { EventQueue, type EventWriter, type OfferResult } from './event.queue';
 
 export interface SdkEventIntakeConfig {
@@ -38,20 +37,12 @@ export class PostgresEventWriter implements EventWriter<NewSdkEvent> {
       await this.store.read.sdkEvents.ensurePartitions(new Date(day * DAY_MS), 2);
       this.preparedDay = day;
     }
-    await this.store.read.sdkEvents.insertBatch(stampedAt(batch, this.now()));
+    // Stamped with the write time, not the request's: a batch that waited in the queue must not
+    // land behind an experiment aggregation's watermark (SdkEventRepository.insertBatch).
+    await this.store.read.sdkEvents.insertBatch(batch, { stampedAt: new Date(this.now()) });
   }
 }
 
-/**
- * `received_at` is when the row is written, not when the request came in: experiment
- * aggregation reads by `received_at` from a watermark, and a batch that waited in the queue (or
- * through a database outage) must not land behind a watermark that has already passed its
- * time. Capped at `occurred_at` + 30 days, the storage's CHECK (an event that was almost 30 days
- * old on arrival keeps a valid row, where the cap makes it look older than it is).
- */
-export function stampedAt(batch: readonly NewSdkEvent[], now: number): NewSdkEvent[] {
-  return batch.map((e) => ({ ...e, receivedAt: new Date(Math.min(now, e.occurredAt.getTime() + SDK_EVENT_LIMITS.maxPastMs)) }));
-}
 
 /**
  * The gateway's intake of SDK events: the bounded queue in front of Postgres and its metrics.

@@ -48,13 +48,13 @@ export interface ExperimentUnitTotals {
 }
 
 /**
- * Per metric (by position) and variation: units `n`, units with x > 0 (`converted`), and the
- * sums of the per-unit numerator x and denominator y, their squares and cross product.
+ * Per metric (by position) and variation, over the counted units that have metric events: units
+ * with x > 0 (`converted`), and the sums of the per-unit numerator x and denominator y, their
+ * squares and cross product.
  */
 export interface ExperimentMetricTotalsRow {
   position: number;
   variation: string;
-  n: number;
   converted: number;
   sumX: number;
   sumX2: number;
@@ -111,7 +111,7 @@ export interface ExperimentEventAggregation {
   aggregateIncrement(experiment: ExperimentEntity, window: AggregationWindow): Promise<ExperimentIncrement>;
   /** Counted units per variation, and units left out for multiple exposures. */
   unitTotals(experimentId: string): Promise<ExperimentUnitTotals>;
-  /** Per metric and variation: n, converted units, Σx, Σx², Σy, Σy², Σxy over counted units. */
+  /** Per metric and variation with events: converted units, Σx, Σx², Σy, Σy², Σxy over counted units. */
   metricTotals(experimentId: string): Promise<ExperimentMetricTotalsRow[]>;
   /** Forgets the per-unit state and the horizon (the next step starts from the beginning). */
   resetAggregation(experimentId: string): Promise<void>;
@@ -353,34 +353,22 @@ export class ExperimentRepository implements ExperimentEventAggregation {
    * one GROUP BY over the per-unit state, never over raw events.
    */
   async metricTotals(experimentId: string): Promise<ExperimentMetricTotalsRow[]> {
-    // Units without events add to n only (x = y = 0): n comes from the unit counts, the sums from
-    // the units that have a row, so the work grows with (unit, metric) pairs that saw events.
+    // Only the units that have a row: the work grows with (unit, metric) pairs that saw events.
+    // Units without events add to n only (x = y = 0), and n is unitTotals' count.
     const rows = (await this.em.query(
-      `WITH n AS (
-         SELECT variation, count(*)::bigint AS n FROM experiment_units WHERE experiment_id = $1 AND NOT multiple GROUP BY variation
-       ), sums AS (
-         SELECT m.position, u.variation,
-                count(*) FILTER (WHERE m.x > 0)::bigint AS converted,
-                sum(m.x) AS sum_x, sum(m.x * m.x) AS sum_x2, sum(m.y) AS sum_y, sum(m.y * m.y) AS sum_y2, sum(m.x * m.y) AS sum_xy
-           FROM experiment_unit_metrics m
-           JOIN experiment_units u ON u.experiment_id = m.experiment_id AND u.unit = m.unit
-          WHERE m.experiment_id = $1 AND NOT u.multiple
-          GROUP BY m.position, u.variation
-       )
-       SELECT d.position, n.variation, n.n, coalesce(s.converted, 0) AS converted,
-              coalesce(s.sum_x, 0) AS sum_x, coalesce(s.sum_x2, 0) AS sum_x2, coalesce(s.sum_y, 0) AS sum_y,
-              coalesce(s.sum_y2, 0) AS sum_y2, coalesce(s.sum_xy, 0) AS sum_xy
-         FROM experiment_metrics d
-         CROSS JOIN n
-         LEFT JOIN sums s ON s.position = d.position AND s.variation = n.variation
-        WHERE d.experiment_id = $1
-        ORDER BY d.position, n.variation`,
+      `SELECT m.position, u.variation,
+              count(*) FILTER (WHERE m.x > 0)::bigint AS converted,
+              sum(m.x) AS sum_x, sum(m.x * m.x) AS sum_x2, sum(m.y) AS sum_y, sum(m.y * m.y) AS sum_y2, sum(m.x * m.y) AS sum_xy
+         FROM experiment_unit_metrics m
+         JOIN experiment_units u ON u.experiment_id = m.experiment_id AND u.unit = m.unit
+        WHERE m.experiment_id = $1 AND NOT u.multiple
+        GROUP BY m.position, u.variation
+        ORDER BY m.position, u.variation`,
       [experimentId],
     )) as Array<Record<string, string | number>>;
     return rows.map((r) => ({
       position: Number(r.position),
       variation: String(r.variation),
-      n: Number(r.n),
       converted: Number(r.converted),
       sumX: Number(r.sum_x),
       sumX2: Number(r.sum_x2),

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { SDK_EVENT_LIMITS } from '@flagstream/protocol';
 
 /** What every stored SDK event carries: who sent it, for which unit, and when. */
 interface NewSdkEventBase {
@@ -9,8 +10,17 @@ interface NewSdkEventBase {
   contextKey: string;
   /** When it happened, by the SDK's clock. */
   occurredAt: Date;
-  /** When the gateway accepted it. */
+  /** When the gateway accepted it (replaced by the write time when `insertBatch` is given `stampedAt`). */
   receivedAt: Date;
+}
+
+/**
+ * The `received_at` stored for an event written at `stampedAt`: the write time, capped at
+ * `occurred_at` + 30 days (the table's CHECK; an event almost 30 days old on arrival keeps a valid
+ * row, looking a little older than it is).
+ */
+export function receivedAtFor(occurredAt: number, stampedAt: number): number {
+  return Math.min(stampedAt, occurredAt + SDK_EVENT_LIMITS.maxPastMs);
 }
 
 /** One row for `sdk_events`: an exposure or a metric observation. */
@@ -77,8 +87,14 @@ export class SdkEventRepository {
   /**
    * Inserts a batch in one statement: one array parameter per column, expanded by `unnest`, so the
    * statement and its plan are the same for every batch size. Returns the rows inserted.
+   *
+   * `stampedAt` (the gateway's intake passes its write time) replaces each event's `receivedAt`
+   * (see {@link receivedAtFor}): experiment aggregation reads by `received_at` from a watermark,
+   * and a batch that waited in a queue (or through a database outage) must not be stored as
+   * received in the past.
    */
-  async insertBatch(events: readonly NewSdkEvent[]): Promise<number> {
+  async insertBatch(events: readonly NewSdkEvent[], options: { stampedAt?: Date } = {}): Promise<number> {
+    const stamp = options.stampedAt?.getTime();
     if (!events.length) return 0;
     const cols = {
       environmentId: [] as string[],
@@ -103,7 +119,7 @@ export class SdkEventRepository {
       cols.value.push(e.kind === 'metric' ? e.value : null);
       cols.contextKey.push(e.contextKey);
       cols.occurredAt.push(e.occurredAt.toISOString());
-      cols.receivedAt.push(e.receivedAt.toISOString());
+      cols.receivedAt.push(stamp === undefined ? e.receivedAt.toISOString() : new Date(receivedAtFor(e.occurredAt.getTime(), stamp)).toISOString());
       cols.sdkKeyId.push(e.sdkKeyId);
       const experiment = e.kind === 'exposure' ? (e.experiment ?? null) : null;
       cols.experiment.push(experiment);
